@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The package bin: runs the compiled CLI (built by `npm ci`/`npm install` through the `prepare` script).
+import { main } from '../dist/cli.js';
+
+main(process.argv.slice(2)).then(
+  (code) => { if (typeof code === 'number') process.exitCode = code; },
+  (err) => { console.error(err instanceof Error ? err.message : String(err)); process.exitCode = 1; },
+);

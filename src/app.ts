@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from './config.js';
+import { ProfileService } from './enrollment/profiles.js';
+import { QrRenderer } from './enrollment/qr-renderer.js';
+import { errorBody, errors, GraphError } from './graph/errors.js';
+import { JSON_CONTENT_TYPE } from './graph/serialize.js';
+import { GraphService } from './graph/service.js';
+import { KeyRing } from './identity/keys.js';
+import { TokenVerifier } from './identity/verify.js';
+import type { Store } from './store/store.js';
+import { SystemClock, type Clock } from './time.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    clientRequestId: string;
+  }
+}
+
+const DIAGNOSTIC = JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'enrollgraph' } });
+
+export interface AppDeps {
+  store: Store;
+  clock?: Clock;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  keys: KeyRing;
+  profiles: ProfileService;
+  /** Closes the HTTP server (waiting for in-flight requests), the QR workers and the store. */
+  close(): Promise<void>;
+}
+
+/** Builds the HTTP application on a store (no listen): the server and the tests build it the same way. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
+  const { store } = deps;
+  const clock = deps.clock ?? new SystemClock();
+  const keys = await KeyRing.open(store, clock);
+  const verifier = new TokenVerifier(keys, clock, config.trustedIssuers);
+  const qr = new QrRenderer({ threads: config.qrThreads, cacheSize: 1024 });
+  const profiles = new ProfileService(store, clock, qr);
+  const graph = new GraphService({ store, verifier, profiles, policy: { allowAppOnly: config.allowAppOnly } });
+
+  const fastify = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true },
+  });
+
+  // Graph's headers on every response, errors included.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const given = req.headers['client-request-id'];
+    req.clientRequestId = typeof given === 'string' && given !== '' ? given : req.id;
+    reply.header('request-id', req.id);
+    reply.header('client-request-id', req.clientRequestId);
+    reply.header('OData-Version', '4.0');
+    reply.header('x-ms-ags-diagnostic', DIAGNOSTIC);
+    reply.header('Cache-Control', 'no-cache');
+    done();
+  });
+
+  if (config.logLevel !== 'silent') {
+    fastify.addHook('onResponse', (req, reply, done) => {
+      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+      done();
+    });
+  }
+
+  // JSON bodies: an empty body is "no body" (SDKs send Content-Length 0 with a JSON Content-Type).
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(errors.unreadableBody((err as Error).message), undefined);
+    }
+  });
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    if ((body as Buffer).length === 0) return done(null, undefined);
+    done(errors.unsupportedMediaType(req.headers['content-type'] ?? ''), undefined);
+  });
+
+  fastify.setErrorHandler((err, req, reply) => sendError(reply, req, toGraphError(err, req, config.bodyLimit)));
+  fastify.setNotFoundHandler((req, reply) => sendError(reply, req, errors.noRoute(req.method, req.url.split('?')[0]!)));
+
+  fastify.get('/healthz', async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
+  fastify.get('/readyz', async (req, reply) => {
+    try {
+      await store.ping();
+      return reply.type('application/json').send({ status: 'ready', store: store.kind });
+    } catch (err) {
+      req.log.warn({ err }, 'store not ready');
+      return sendError(reply, req, errors.serviceUnavailable(1));
+    }
+  });
+
+  const graphHandler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (!GraphService.isGraphPath(path)) {
+      const version = /^\/(v\d[^/]*)(\/|$)/i.exec(path);
+      if (version) throw errors.badRequest(`Invalid version: ${version[1]}`);
+      throw errors.noRoute(req.method, path);
+    }
+    const res = await graph.handle({
+      method: req.method,
+      path,
+      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+      headers: req.headers as Record<string, string | undefined>,
+      body: req.body,
+      baseUrl: config.publicUrl ?? `${req.protocol}://${req.host}`,
+    });
+    reply.code(res.status).headers(res.headers);
+    return res.body === undefined ? reply.send() : reply.send(res.body);
+  };
+  fastify.route({ method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'], url: '/*', handler: graphHandler });
+
+  await fastify.ready();
+  return {
+    fastify,
+    keys,
+    profiles,
+    async close() {
+      await fastify.close();
+      profiles.close();
+      await qr.close();
+      await store.close();
+    },
+  };
+}
+
+function toGraphError(err: unknown, req: FastifyRequest, bodyLimit: number): GraphError {
+  if (err instanceof GraphError) return err;
+  const e = err as { code?: string; statusCode?: number };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(req.headers['content-type'] ?? '');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errors.unreadableBody('The request body could not be read.');
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new GraphError(e.statusCode, 'BadRequest', 'The request could not be read.');
+  }
+  req.log.error({ err }, 'unhandled error');
+  return errors.internal();
+}
+
+function sendError(reply: FastifyReply, req: FastifyRequest, err: GraphError): FastifyReply {
+  return reply
+    .code(err.status)
+    .headers(err.headers)
+    .header('Content-Type', JSON_CONTENT_TYPE)
+    .send(errorBody(err, req.id, req.clientRequestId ?? req.id, new Date()));
+}

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_DATA_DIR, defaultConfig, type Config, type StorageConfig } from './config.js';
+import { isGuid, READ_WRITE_ALL } from './identity/claims.js';
+import { KeyRing } from './identity/keys.js';
+import { mintAccessToken, type MintOptions } from './identity/mint.js';
+import type { TrustedIssuer } from './identity/verify.js';
+import { describeStorage, installShutdown, openStore, startServer } from './server.js';
+import { SystemClock } from './time.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const STORAGE_OPTIONS: Options = {
+  data: { type: 'string' },
+  memory: { type: 'boolean' },
+  database: { type: 'string' },
+};
+
+const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Values, positionals: string[]) => Promise<number> }> = {
+  serve: {
+    usage: `enrollgraph serve [--host H] [--port P] [--data DIR | --memory | --database URL] [--public-url URL]
+                  [--allow-app-only] [--trusted-issuers FILE] [--body-limit BYTES] [--qr-threads N] [--log-level L]`,
+    options: {
+      ...STORAGE_OPTIONS,
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'public-url': { type: 'string' },
+      'allow-app-only': { type: 'boolean' },
+      'trusted-issuers': { type: 'string' },
+      'body-limit': { type: 'string' },
+      'qr-threads': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    run: serve,
+  },
+  token: {
+    usage: `enrollgraph token --tenant GUID [--scopes "S1 S2"] [--roles "R1 R2"] [--upn UPN] [--expires-in SECONDS]
+                  [--audience AUD] [--data DIR | --database URL]`,
+    options: {
+      ...STORAGE_OPTIONS,
+      tenant: { type: 'string' },
+      scopes: { type: 'string' },
+      roles: { type: 'string' },
+      upn: { type: 'string' },
+      'expires-in': { type: 'string' },
+      audience: { type: 'string' },
+    },
+    run: token,
+  },
+  tenant: {
+    usage: 'enrollgraph tenant GUID (--unlicensed | --licensed) [--data DIR | --database URL]',
+    options: { ...STORAGE_OPTIONS, licensed: { type: 'boolean' }, unlicensed: { type: 'boolean' } },
+    run: tenant,
+  },
+};
+
+type Values = Record<string, string | boolean | undefined>;
+
+class UsageError extends Error {}
+
+/** `enrollgraph <command> …`; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command || name === 'help' || name === '--help') {
+    console.log(`Enrollgraph — a Microsoft Graph server for Intune Android Enterprise enrollment profiles.\n\nUsage:\n${Object.values(COMMANDS)
+      .map((c) => `  ${c.usage}`)
+      .join('\n')}\n\nEvery flag can also be set as an environment variable: --public-url → ENROLLGRAPH_PUBLIC_URL.`);
+    return name && name !== 'help' && name !== '--help' ? 2 : 0;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    return await command.run(withEnv(values as Values, command.options), positionals);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    console.error(`enrollgraph ${name}: ${msg}`);
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`usage: ${command.usage}`);
+      return 2;
+    }
+    return 1;
+  }
+}
+
+/** Fills flags not given on the command line from ENROLLGRAPH_* variables. */
+function withEnv(values: Values, options: Options): Values {
+  const out = { ...values };
+  for (const [flag, def] of Object.entries(options)) {
+    if (out[flag] !== undefined) continue;
+    const env = process.env[`ENROLLGRAPH_${flag.toUpperCase().replace(/-/g, '_')}`];
+    if (env === undefined || env === '') continue;
+    out[flag] = def.type === 'boolean' ? /^(1|true|yes|on)$/i.test(env) : env;
+  }
+  if (out.database === undefined && process.env.ENROLLGRAPH_DATABASE_URL) out.database = process.env.ENROLLGRAPH_DATABASE_URL;
+  return out;
+}
+
+function str(v: Values, key: string): string | undefined {
+  const x = v[key];
+  return typeof x === 'string' ? x : undefined;
+}
+
+function int(v: Values, key: string, min: number, max: number): number | undefined {
+  const s = str(v, key);
+  if (s === undefined) return undefined;
+  if (!/^-?\d+$/.test(s.trim())) throw new UsageError(`--${key} must be an integer, got '${s}'`);
+  const n = Number(s);
+  if (n < min || n > max) throw new UsageError(`--${key} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function storageFrom(v: Values, allowMemory: boolean): StorageConfig {
+  const chosen = [v.data !== undefined, v.memory === true, v.database !== undefined].filter(Boolean).length;
+  if (chosen > 1) throw new UsageError('give only one of --data, --memory and --database');
+  if (v.memory === true) {
+    if (!allowMemory) throw new UsageError('--memory has no state to share with a server; use --data or --database');
+    return { kind: 'memory' };
+  }
+  const db = str(v, 'database');
+  if (db !== undefined) {
+    if (!/^postgres(ql)?:\/\//i.test(db)) throw new UsageError('--database takes a postgres:// URL');
+    return { kind: 'postgres', url: db };
+  }
+  return { kind: 'sqlite', dataDir: str(v, 'data') ?? DEFAULT_DATA_DIR };
+}
+
+function list(s: string | undefined): string[] | undefined {
+  return s === undefined ? undefined : s.split(/[\s,]+/).filter(Boolean);
+}
+
+async function serve(v: Values): Promise<number> {
+  const config: Config = defaultConfig();
+  config.storage = storageFrom(v, true);
+  config.host = str(v, 'host') ?? config.host;
+  config.port = int(v, 'port', 0, 65535) ?? config.port;
+  config.publicUrl = str(v, 'public-url')?.replace(/\/+$/, '');
+  config.allowAppOnly = v['allow-app-only'] === true;
+  config.bodyLimit = int(v, 'body-limit', 1024, 100 * 1024 * 1024) ?? config.bodyLimit;
+  config.qrThreads = int(v, 'qr-threads', 0, 64) ?? config.qrThreads;
+  config.logLevel = str(v, 'log-level') ?? config.logLevel;
+  const issuers = str(v, 'trusted-issuers');
+  if (issuers !== undefined) config.trustedIssuers = JSON.parse(readFileSync(issuers, 'utf8')) as TrustedIssuer[];
+
+  const server = await startServer(config);
+  const log = (msg: string) => console.error(`enrollgraph: ${msg}`);
+  log(`serving Microsoft Graph on ${server.url}/v1.0 and ${server.url}/beta`);
+  log(`store: ${describeStorage(config.storage)}`);
+  if (config.allowAppOnly) log('app-only tokens are accepted (--allow-app-only)');
+  installShutdown(server, config.shutdownTimeoutMs, log);
+  return new Promise<number>(() => undefined); // runs until a signal
+}
+
+async function token(v: Values): Promise<number> {
+  const tid = str(v, 'tenant');
+  if (!isGuid(tid)) throw new UsageError('--tenant GUID is required');
+  const store = await openStore(storageFrom(v, false));
+  try {
+    const keys = await KeyRing.open(store, new SystemClock());
+    const opts: MintOptions = { tenantId: tid.toLowerCase() };
+    const roles = list(str(v, 'roles'));
+    if (roles) opts.roles = roles;
+    opts.scopes = list(str(v, 'scopes')) ?? [READ_WRITE_ALL];
+    const upn = str(v, 'upn');
+    if (upn) opts.upn = upn;
+    const expiresIn = int(v, 'expires-in', -10 * 365 * 86400, 10 * 365 * 86400);
+    if (expiresIn !== undefined) opts.expiresIn = expiresIn;
+    const audience = str(v, 'audience');
+    if (audience) opts.audience = audience;
+    console.log(await mintAccessToken(keys, opts));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function tenant(v: Values, positionals: string[]): Promise<number> {
+  const tid = positionals[0];
+  if (!isGuid(tid) || positionals.length !== 1) throw new UsageError('give exactly one tenant GUID');
+  if ((v.licensed === true) === (v.unlicensed === true)) throw new UsageError('give --licensed or --unlicensed');
+  const store = await openStore(storageFrom(v, false));
+  try {
+    await store.setTenantLicensed(tid.toLowerCase(), v.licensed === true);
+    console.log(`tenant ${tid.toLowerCase()} is now ${v.licensed === true ? 'licensed' : 'unlicensed'}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,43 @@
+import type { TrustedIssuer } from './identity/verify.js';
+
+/** Where state lives: a SQLite file in a directory, an in-memory SQLite database, or a database URL. */
+export type StorageConfig =
+  | { kind: 'sqlite'; dataDir: string }
+  | { kind: 'memory' }
+  | { kind: 'postgres'; url: string };
+
+export interface Config {
+  host: string;
+  port: number;
+  storage: StorageConfig;
+  /** Base URL used in `@odata.context`, `Location` and `@odata.nextLink`; default: from the request's Host. */
+  publicUrl: string | undefined;
+  /** Accept app-only tokens whose `roles` hold the permission (the seed says app-only is not supported). */
+  allowAppOnly: boolean;
+  trustedIssuers: TrustedIssuer[];
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** QR rendering worker threads (0 = on the main thread). */
+  qrThreads: number;
+  /** pino level; 'silent' turns logging off. */
+  logLevel: string;
+  /** How long SIGTERM waits for in-flight requests before closing, in ms. */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_DATA_DIR = './data';
+
+export function defaultConfig(): Config {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    storage: { kind: 'sqlite', dataDir: DEFAULT_DATA_DIR },
+    publicUrl: undefined,
+    allowAppOnly: false,
+    trustedIssuers: [],
+    bodyLimit: 1024 * 1024,
+    qrThreads: 1,
+    logLevel: 'info',
+    shutdownTimeoutMs: 10_000,
+  };
+}

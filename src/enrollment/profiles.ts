@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { ProfilePatch, ProfileRecord, Store } from '../store/store.js';
+import type { Clock } from '../time.js';
+import { qrContentFor } from './qr.js';
+import type { QrRenderer } from './qr-renderer.js';
+import { newTokenValue } from './token.js';
+
+/** A profile as the domain presents it: the stored record plus what is derived from its token. */
+export interface Profile extends ProfileRecord {
+  qrCodeContent: string | null;
+  /** Base64 PNG of the QR code of `qrCodeContent`; null when there is no token. */
+  qrCodePng: string | null;
+}
+
+export interface ProfileFields {
+  displayName: string;
+  description: string | null;
+}
+
+/** How long after a profile's last createToken its QR code is rendered in the background. */
+const RENDER_DELAY_MS = 200;
+
+/**
+ * Enrollment profiles and their tokens. Knows nothing of HTTP or Graph: absent profiles are
+ * `undefined`/`false`, and the protocol layer turns them into errors.
+ *
+ * QR images: createToken stores only the token (one UPDATE). The PNG is derived from the token, so it
+ * is rendered later — in the background once the profile has been quiet for a moment, or on the first
+ * read that needs it — off the request path of createToken, in a worker pool, and cached in the store
+ * under the condition that the profile still holds that token.
+ */
+export class ProfileService {
+  private readonly pendingRenders = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly qr: QrRenderer,
+  ) {}
+
+  async list(tenantId: string): Promise<Profile[]> {
+    return Promise.all((await this.store.listProfiles(tenantId)).map((r) => this.present(r)));
+  }
+
+  async get(tenantId: string, id: string): Promise<Profile | undefined> {
+    const r = await this.store.getProfile(tenantId, id);
+    return r && this.present(r);
+  }
+
+  async create(tenantId: string, fields: ProfileFields): Promise<Profile> {
+    const r = await this.store.insertProfile({ tenantId, id: randomUUID(), ...fields, nowUs: this.clock.nowUs() });
+    return this.present(r);
+  }
+
+  async update(tenantId: string, id: string, patch: ProfilePatch): Promise<Profile | undefined> {
+    const r = await this.store.updateProfile(tenantId, id, patch, this.clock.nowUs());
+    return r && this.present(r);
+  }
+
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    this.cancelRender(tenantId, id);
+    return this.store.deleteProfile(tenantId, id);
+  }
+
+  /** Issues a new token valid for `validitySeconds`; the previous one stops working. False when absent. */
+  async createToken(tenantId: string, id: string, validitySeconds: number): Promise<boolean> {
+    for (;;) {
+      const now = this.clock.nowUs();
+      const token = newTokenValue();
+      const result = await this.store.setToken(tenantId, id, token, now + validitySeconds * 1_000_000, now);
+      if (result === 'duplicate') continue; // another profile holds this value (≈ 2^-94): draw again
+      if (result === 'not-found') return false;
+      this.scheduleRender(tenantId, id, token);
+      return true;
+    }
+  }
+
+  /** Revokes the current token (a no-op success when there is none). False when the profile is absent. */
+  async revokeToken(tenantId: string, id: string): Promise<boolean> {
+    this.cancelRender(tenantId, id);
+    return this.store.revokeToken(tenantId, id, this.clock.nowUs());
+  }
+
+  /** Stops background rendering (at shutdown). */
+  close(): void {
+    for (const t of this.pendingRenders.values()) clearTimeout(t);
+    this.pendingRenders.clear();
+  }
+
+  private async present(r: ProfileRecord): Promise<Profile> {
+    if (r.tokenValue === null) return { ...r, qrCodeContent: null, qrCodePng: null };
+    const content = qrContentFor(r.tokenValue);
+    let png = r.qrPng ?? this.qr.peek(content);
+    if (png === undefined || png === null) {
+      png = await this.qr.render(content);
+      this.cancelRender(r.tenantId, r.id);
+      void this.store.saveQrImage(r.tenantId, r.id, r.tokenValue, png).catch(() => undefined);
+    }
+    return { ...r, qrCodeContent: content, qrCodePng: png };
+  }
+
+  private scheduleRender(tenantId: string, id: string, token: string): void {
+    const key = `${tenantId}/${id}`;
+    const previous = this.pendingRenders.get(key);
+    if (previous) clearTimeout(previous);
+    const timer = setTimeout(() => {
+      this.pendingRenders.delete(key);
+      this.qr
+        .render(qrContentFor(token))
+        .then((png) => this.store.saveQrImage(tenantId, id, token, png))
+        .catch(() => undefined); // best effort: a read renders it anyway
+    }, RENDER_DELAY_MS);
+    timer.unref();
+    this.pendingRenders.set(key, timer);
+  }
+
+  private cancelRender(tenantId: string, id: string): void {
+    const key = `${tenantId}/${id}`;
+    const t = this.pendingRenders.get(key);
+    if (t) {
+      clearTimeout(t);
+      this.pendingRenders.delete(key);
+    }
+  }
+}

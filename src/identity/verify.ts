@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import {
+  createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify,
+  type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey,
+} from 'jose';
+import { errors, type GraphError } from '../graph/errors.js';
+import type { Clock } from '../time.js';
+import { GRAPH_AUDIENCES, isGuid, v1Issuer, type Principal } from './claims.js';
+import type { KeyRing } from './keys.js';
+
+/** Another issuer whose tokens the server accepts (for example a real Entra tenant, or a test IdP). */
+export interface TrustedIssuer {
+  issuer: string;
+  /** JWKS location: an http(s) URL or a file path. */
+  jwks: string;
+  /** Accepted audiences; defaults to Graph's two. */
+  audiences?: string[];
+}
+
+/** Small tolerance for clock skew between the token's issuer and this server, in seconds. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+const MESSAGES = {
+  empty: 'Access token is empty.',
+  malformed: 'CompactToken parsing failed with error code: 80049217',
+  invalid: 'Access token validation failure.',
+  audience: 'Access token validation failure. Invalid audience.',
+  expired: 'Lifetime validation failed, the token is expired.',
+  notYetValid: 'Lifetime validation failed, the token is not yet valid.',
+} as const;
+
+interface CacheEntry {
+  principal: Principal;
+  exp: number;
+  nbf: number;
+}
+
+/**
+ * Verifies bearer tokens: RS256 only, `exp` required, audience and issuer checked. Successful
+ * verifications are cached by token (bounded, oldest evicted first) and re-checked against the
+ * clock on every hit, so a repeated token costs a map lookup, never a signature check.
+ */
+export class TokenVerifier {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly trusted = new Map<string, { getKey: JWTVerifyGetKey; audiences: string[] }>();
+
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly clock: Clock,
+    trustedIssuers: readonly TrustedIssuer[] = [],
+    private readonly cacheSize = 10_000,
+  ) {
+    for (const t of trustedIssuers) {
+      const getKey = /^https?:\/\//i.test(t.jwks)
+        ? createRemoteJWKSet(new URL(t.jwks))
+        : createLocalJWKSet(JSON.parse(readFileSync(t.jwks, 'utf8')) as JSONWebKeySet);
+      this.trusted.set(t.issuer, { getKey, audiences: t.audiences ?? [...GRAPH_AUDIENCES] });
+    }
+  }
+
+  /** The principal of an `Authorization` header value, or a 401 GraphError. */
+  async verify(authorization: string | undefined): Promise<Principal> {
+    const token = bearer(authorization);
+    const nowSec = this.clock.nowUs() / 1e6;
+    const hit = this.cache.get(token);
+    if (hit) {
+      if (nowSec > hit.exp + CLOCK_TOLERANCE_SECONDS) {
+        this.cache.delete(token);
+        throw errors.unauthenticated(MESSAGES.expired);
+      }
+      if (nowSec < hit.nbf - CLOCK_TOLERANCE_SECONDS) throw errors.unauthenticated(MESSAGES.notYetValid);
+      return hit.principal;
+    }
+    const payload = await this.check(token, nowSec);
+    const principal = toPrincipal(payload);
+    if (this.cache.size >= this.cacheSize) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(token, { principal, exp: payload.exp!, nbf: payload.nbf ?? 0 });
+    return principal;
+  }
+
+  private async check(token: string, nowSec: number): Promise<JWTPayload> {
+    let claims: JWTPayload;
+    try {
+      decodeProtectedHeader(token);
+      claims = decodeJwt(token);
+    } catch {
+      throw errors.unauthenticated(MESSAGES.malformed);
+    }
+    const iss = claims.iss;
+    const trusted = typeof iss === 'string' ? this.trusted.get(iss) : undefined;
+    const builtIn = isGuid(claims.tid) && iss === v1Issuer(claims.tid);
+    if (!trusted && !builtIn) throw errors.unauthenticated(MESSAGES.invalid);
+    const getKey: JWTVerifyGetKey = trusted?.getKey ?? (async (header) => {
+      const key: CryptoKey | undefined = await this.keys.publicKey(header.kid);
+      if (!key) throw new joseErrors.JWKSNoMatchingKey();
+      return key;
+    });
+    try {
+      const { payload } = await jwtVerify(token, getKey, {
+        algorithms: ['RS256'],
+        audience: trusted?.audiences ?? [...GRAPH_AUDIENCES],
+        requiredClaims: ['exp'],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(nowSec * 1000),
+      });
+      return payload;
+    } catch (err) {
+      throw mapJoseError(err);
+    }
+  }
+}
+
+function bearer(authorization: string | undefined): string {
+  if (!authorization) throw errors.unauthenticated(MESSAGES.empty);
+  const m = /^Bearer(?:\s+(.*))?$/i.exec(authorization.trim());
+  if (!m) throw errors.unauthenticated(MESSAGES.malformed);
+  const token = (m[1] ?? '').trim();
+  if (!token) throw errors.unauthenticated(MESSAGES.empty);
+  return token;
+}
+
+function mapJoseError(err: unknown): GraphError {
+  if (err instanceof joseErrors.JWTExpired) return errors.unauthenticated(MESSAGES.expired);
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' || err.claim === 'iat') return errors.unauthenticated(MESSAGES.notYetValid);
+    if (err.claim === 'aud') return errors.unauthenticated(MESSAGES.audience);
+  }
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return errors.unauthenticated(MESSAGES.malformed);
+  return errors.unauthenticated(MESSAGES.invalid);
+}
+
+function toPrincipal(p: JWTPayload): Principal {
+  const tid = p.tid;
+  if (!isGuid(tid)) throw errors.unauthenticated(MESSAGES.invalid);
+  const roles = Array.isArray(p.roles) ? p.roles.filter((r): r is string => typeof r === 'string') : [];
+  const scp = typeof p.scp === 'string' ? p.scp.split(' ').filter(Boolean) : [];
+  const isApp = p.idtyp === 'app' || (p.scp === undefined && Array.isArray(p.roles));
+  const oid = typeof p.oid === 'string' ? p.oid : typeof p.sub === 'string' ? p.sub : '';
+  const appId = typeof p.appid === 'string' ? p.appid : typeof p.azp === 'string' ? p.azp : '';
+  const principal: Principal = { tenantId: tid.toLowerCase(), objectId: oid, appId, kind: isApp ? 'app' : 'user', permissions: isApp ? roles : scp };
+  if (typeof p.upn === 'string') principal.upn = p.upn;
+  return principal;
+}

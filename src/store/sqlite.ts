@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+import type {
+  NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
+} from './store.js';
+
+export const SQLITE_FILE = 'enrollgraph.db';
+
+interface ProfileRow {
+  tenant_id: string;
+  id: string;
+  display_name: string;
+  description: string | null;
+  created_us: number;
+  modified_us: number;
+  token_value: string | null;
+  token_expires_us: number | null;
+  enrolled_device_count: number;
+  qr_png: string | null;
+}
+
+const PROFILE_COLUMNS =
+  'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png';
+
+function toRecord(r: ProfileRow): ProfileRecord {
+  return {
+    tenantId: r.tenant_id,
+    id: r.id,
+    displayName: r.display_name,
+    description: r.description,
+    createdUs: r.created_us,
+    modifiedUs: r.modified_us,
+    tokenValue: r.token_value,
+    tokenExpiresUs: r.token_expires_us,
+    enrolledDeviceCount: r.enrolled_device_count,
+    qrPng: r.qr_png,
+  };
+}
+
+/** Opens (creating if needed) the database file in `dataDir`, or an in-memory database when dataDir is null. */
+export function openSqliteStore(dataDir: string | null): SqliteStore {
+  let db: Database.Database;
+  if (dataDir === null) {
+    db = new Database(':memory:');
+  } else {
+    mkdirSync(dataDir, { recursive: true });
+    db = new Database(join(dataDir, SQLITE_FILE));
+    // WAL: readers never block the writer. synchronous=NORMAL: a committed transaction is in the WAL
+    // (the OS page cache) before the call returns, so it survives the process being killed; only a
+    // power loss may drop the last transactions.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return new SqliteStore(db);
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  // IMMEDIATE takes the write lock first, so processes starting together migrate one after the other.
+  const run = db.transaction(() => {
+    const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+    const current = row.v ?? 0;
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      for (const sql of m.statements('sqlite')) db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    }
+  });
+  run.immediate();
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly q;
+
+  constructor(private readonly db: Database.Database) {
+    const t = 'android_for_work_enrollment_profiles';
+    this.q = {
+      version: db.prepare('SELECT MAX(version) AS v FROM schema_migrations'),
+      list: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE tenant_id = ? ORDER BY created_us, id`),
+      get: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE tenant_id = ? AND id = ?`),
+      insert: db.prepare(
+        `INSERT INTO ${t} (tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL) RETURNING ${PROFILE_COLUMNS}`,
+      ),
+      update: db.prepare(
+        `UPDATE ${t} SET display_name = COALESCE(@displayName, display_name),
+           description = CASE WHEN @setDescription THEN @description ELSE description END,
+           modified_us = @nowUs
+         WHERE tenant_id = @tenantId AND id = @id RETURNING ${PROFILE_COLUMNS}`,
+      ),
+      delete: db.prepare(`DELETE FROM ${t} WHERE tenant_id = ? AND id = ?`),
+      setToken: db.prepare(
+        `UPDATE ${t} SET token_value = ?, token_expires_us = ?, modified_us = ?, qr_png = NULL WHERE tenant_id = ? AND id = ?`,
+      ),
+      revoke: db.prepare(
+        `UPDATE ${t} SET token_value = NULL, token_expires_us = ?, modified_us = ?, qr_png = NULL WHERE tenant_id = ? AND id = ?`,
+      ),
+      saveQr: db.prepare(`UPDATE ${t} SET qr_png = ? WHERE tenant_id = ? AND id = ? AND token_value = ?`),
+      byToken: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE token_value = ?`),
+      keys: db.prepare('SELECT kid, private_jwk, public_jwk, created_us FROM signing_keys ORDER BY created_us, kid'),
+      insertKey: db.prepare('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_us) VALUES (?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING'),
+      tenant: db.prepare('SELECT tenant_id, licensed FROM tenants WHERE tenant_id = ?'),
+      setTenant: db.prepare(
+        'INSERT INTO tenants (tenant_id, licensed) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET licensed = excluded.licensed',
+      ),
+    };
+  }
+
+  async ping(): Promise<void> {
+    const row = this.q.version.get() as { v: number | null };
+    if (row.v !== LATEST_VERSION) throw new Error(`schema at version ${row.v ?? 0}, expected ${LATEST_VERSION}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async listProfiles(tenantId: string): Promise<ProfileRecord[]> {
+    return (this.q.list.all(tenantId) as ProfileRow[]).map(toRecord);
+  }
+
+  async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
+    const row = this.q.get.get(tenantId, id) as ProfileRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async insertProfile(p: NewProfile): Promise<ProfileRecord> {
+    return toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs) as ProfileRow);
+  }
+
+  async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {
+    const row = this.q.update.get({
+      tenantId,
+      id,
+      nowUs,
+      displayName: patch.displayName ?? null,
+      setDescription: patch.description !== undefined ? 1 : 0,
+      description: patch.description ?? null,
+    }) as ProfileRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async deleteProfile(tenantId: string, id: string): Promise<boolean> {
+    return this.q.delete.run(tenantId, id).changes > 0;
+  }
+
+  async setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
+    try {
+      return this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found';
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
+      throw err;
+    }
+  }
+
+  async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
+    return this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0;
+  }
+
+  async saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void> {
+    this.q.saveQr.run(pngBase64, tenantId, id, tokenValue);
+  }
+
+  async findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined> {
+    const row = this.q.byToken.get(tokenValue) as ProfileRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (this.q.keys.all() as { kid: string; private_jwk: string; public_jwk: string; created_us: number }[]).map((r) => ({
+      kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createdUs: r.created_us,
+    }));
+  }
+
+  async insertSigningKey(k: SigningKeyRecord): Promise<void> {
+    this.q.insertKey.run(k.kid, k.privateJwk, k.publicJwk, k.createdUs);
+  }
+
+  async getTenant(tenantId: string): Promise<TenantRecord | undefined> {
+    const row = this.q.tenant.get(tenantId) as { tenant_id: string; licensed: number } | undefined;
+    return row && { tenantId: row.tenant_id, licensed: row.licensed === 1 };
+  }
+
+  async setTenantLicensed(tenantId: string, licensed: boolean): Promise<void> {
+    this.q.setTenant.run(tenantId, licensed ? 1 : 0);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The storage boundary. The store knows rows and columns, never Graph names, OData or HTTP.
+ * Every method is asynchronous so that the SQLite and PostgreSQL implementations are interchangeable.
+ */
+
+/** One enrollment profile as stored. Times are integer microseconds since the epoch. */
+export interface ProfileRecord {
+  tenantId: string;
+  id: string;
+  displayName: string;
+  description: string | null;
+  createdUs: number;
+  modifiedUs: number;
+  tokenValue: string | null;
+  /** null until the first token was created. */
+  tokenExpiresUs: number | null;
+  enrolledDeviceCount: number;
+  /** Cached PNG (base64) of the current token's QR code; null until rendered. A cache, not a model property. */
+  qrPng: string | null;
+}
+
+export interface NewProfile {
+  tenantId: string;
+  id: string;
+  displayName: string;
+  description: string | null;
+  nowUs: number;
+}
+
+export interface ProfilePatch {
+  displayName?: string;
+  description?: string | null;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  /** JWK JSON of the private key. */
+  privateJwk: string;
+  /** JWK JSON of the public key. */
+  publicJwk: string;
+  createdUs: number;
+}
+
+export interface TenantRecord {
+  tenantId: string;
+  licensed: boolean;
+}
+
+/** What `setToken` did. `duplicate` means another profile already holds that token value. */
+export type SetTokenResult = 'ok' | 'not-found' | 'duplicate';
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Throws when the database cannot be reached or is not migrated. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** All profiles of a tenant, oldest first (creation time, then id): a stable order. */
+  listProfiles(tenantId: string): Promise<ProfileRecord[]>;
+  getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined>;
+  insertProfile(profile: NewProfile): Promise<ProfileRecord>;
+  /** Applies the patch and the modification time in one statement; undefined when absent. */
+  updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined>;
+  deleteProfile(tenantId: string, id: string): Promise<boolean>;
+  /** Replaces the token atomically (value, expiry, modification time, and drops the cached QR image). */
+  setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult>;
+  /** Clears the token; its expiry becomes the revocation instant. False when the profile is absent. */
+  revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean>;
+  /** Caches a rendered QR image, only if the profile still holds that token. */
+  saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void>;
+  /** The profile holding a token value, in any tenant. */
+  findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Inserts a key unless one with that kid exists (so racing first starts converge). */
+  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+
+  getTenant(tenantId: string): Promise<TenantRecord | undefined>;
+  setTenantLicensed(tenantId: string, licensed: boolean): Promise<void>;
+}

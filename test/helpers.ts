@@ -1,0 +1,198 @@
+/**
+ * Black-box test harness: starts the real, built server (`bin/enrollgraph.js`) as a child process on
+ * a free port with its own data directory, mints tokens against the same store, and speaks HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { KeyRing } from '../src/identity/keys.js';
+import { mintAccessToken, type MintOptions } from '../src/identity/mint.js';
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
+import type { ProfileRecord } from '../src/store/store.js';
+import { SystemClock } from '../src/time.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = join(ROOT, 'bin', 'enrollgraph.js');
+export const PROFILES = '/beta/deviceManagement/androidForWorkEnrollmentProfiles';
+export const RW = 'DeviceManagementConfiguration.ReadWrite.All';
+export const RO = 'DeviceManagementConfiguration.Read.All';
+
+export function tempDir(prefix = 'enrollgraph-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function newTenant(): string {
+  return randomUUID();
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `enrollgraph` CLI to completion. */
+export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output(): string;
+  /** Mints a token on this server's store (delegated ReadWrite.All by default). */
+  token(opts?: Partial<MintOptions>): Promise<string>;
+  /** Direct read of the store, to check what a call left behind. */
+  stored(tenantId: string, id: string): Promise<ProfileRecord | undefined>;
+  storedAll(tenantId: string): Promise<ProfileRecord[]>;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill9(): Promise<void>;
+  /** Stops (if running) and removes the data directory unless kept. */
+  dispose(): Promise<void>;
+}
+
+export interface StartOptions {
+  args?: string[];
+  dataDir?: string;
+  keepData?: boolean;
+  env?: Record<string, string>;
+}
+
+/** Starts `enrollgraph serve` on a free port and waits until it listens. */
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn', ...(opts.args ?? [])], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 15_000);
+    proc.stderr!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /serving Microsoft Graph on (http\S+)\/v1\.0/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${out}`));
+    });
+  });
+  let store: SqliteStore | undefined;
+  let keys: KeyRing | undefined;
+  const openStore = async () => {
+    store ??= openSqliteStore(dataDir);
+    keys ??= await KeyRing.open(store, new SystemClock());
+    return { store, keys };
+  };
+  const exited = new Promise<number | null>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve(proc.exitCode);
+    else proc.on('exit', (code) => resolve(code));
+  });
+  let disposed = false;
+  const server: TestServer = {
+    url,
+    dataDir,
+    proc,
+    output: () => out,
+    async token(o = {}) {
+      const { keys: k } = await openStore();
+      return mintAccessToken(k, { tenantId: o.tenantId ?? newTenant(), ...o });
+    },
+    async stored(tenantId, id) {
+      return (await openStore()).store.getProfile(tenantId, id);
+    },
+    async storedAll(tenantId) {
+      return (await openStore()).store.listProfiles(tenantId);
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await server.kill9();
+      await store?.close();
+      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+export interface Call {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** One HTTP call; `body` objects are sent as JSON with a JSON Content-Type. */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Call> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
+  let body: string | undefined = opts.rawBody;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(base + path, { method, headers, body });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Asserts the Graph error envelope and headers; returns the error object. */
+export function graphError(res: Call, status: number, code: string): { code: string; message: string } {
+  if (res.status !== status || res.json?.error?.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${res.status} ${res.text}`);
+  }
+  const e = res.json.error;
+  const inner = e.innerError;
+  const requestId = res.headers.get('request-id');
+  if (!requestId || inner?.['request-id'] !== requestId) throw new Error(`innerError.request-id ${inner?.['request-id']} != header ${requestId}`);
+  if (inner['client-request-id'] !== res.headers.get('client-request-id')) throw new Error('client-request-id mismatch');
+  if (typeof inner.date !== 'string' || Number.isNaN(Date.parse(`${inner.date}Z`))) throw new Error(`bad innerError.date ${inner.date}`);
+  if (!res.headers.get('content-type')?.startsWith('application/json')) throw new Error('error without JSON content type');
+  if (typeof e.message !== 'string' || e.message === '') throw new Error('error without message');
+  return e;
+}
+
+/** Creates a profile through the API and returns its JSON. */
+export async function createProfile(base: string, token: string, body: Record<string, unknown> = { displayName: 'Kiosk' }) {
+  const res = await call(base, 'POST', PROFILES, { token, body });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
+  return res.json as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
