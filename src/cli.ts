@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     return name && name !== 'help' && name !== '--help' ? 2 : 0;
   }
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: joinNegativeValues(rest, command.options), options: command.options, allowPositionals: true, strict: true });
     return await command.run(withEnv(values as Values, command.options), positionals);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
@@ -80,6 +80,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 1;
   }
+}
+
+/** `--expires-in -60` → `--expires-in=-60`: parseArgs would otherwise read `-60` as a flag. */
+function joinNegativeValues(args: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (a.startsWith('--') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** Fills flags not given on the command line from ENROLLGRAPH_* variables. */

@@ -69,13 +69,15 @@ export interface StartOptions {
   args?: string[];
   dataDir?: string;
   keepData?: boolean;
+  /** 'none': pass no --data (the args choose the store, e.g. --memory). */
+  storage?: 'data' | 'none';
   env?: Record<string, string>;
 }
 
 /** Starts `enrollgraph serve` on a free port and waits until it listens. */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn', ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(opts.storage === 'none' ? [] : ['--data', dataDir]), '--log-level', 'warn', ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

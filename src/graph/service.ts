@@ -49,6 +49,13 @@ export interface GraphServiceDeps {
   policy: PolicyOptions;
 }
 
+/** Query options are not served yet: refuse them rather than silently ignore them. */
+function rejectQueryOptions(query: URLSearchParams): void {
+  for (const name of query.keys()) {
+    if (name.startsWith('$')) throw errors.badRequest(`Query option '${name}' is not supported.`);
+  }
+}
+
 function json(status: number, body: unknown, headers: Record<string, string> = {}): GraphResponse {
   return { status, headers: { 'Content-Type': JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
 }
@@ -88,6 +95,7 @@ export class GraphService {
     const tenant = await this.deps.store.getTenant(principal.tenantId);
     if (tenant && !tenant.licensed) throw errors.unlicensedTenant();
     this.checkMethod(target, method);
+    rejectQueryOptions(req.query);
     const access: Access = method === 'GET' ? 'read' : 'write';
     authorize(principal, access, this.deps.policy);
     return this.execute(req, version, target, method, principal);
