@@ -40,7 +40,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const verifier = new TokenVerifier(keys, clock, config.trustedIssuers);
   const qr = new QrRenderer({ threads: config.qrThreads, cacheSize: 1024 });
   const profiles = new ProfileService(store, clock, qr);
-  const graph = new GraphService({ store, verifier, profiles, policy: { allowAppOnly: config.allowAppOnly } });
+  const graph = new GraphService({ store, verifier, profiles, policy: { allowAppOnly: config.allowAppOnly },
+    paging: { pageSize: config.pageSize, maxPageSize: config.maxPageSize, secret: keys.deriveSecret('skiptoken') },
+  });
 
   const fastify = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
@@ -117,6 +119,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       headers: req.headers as Record<string, string | undefined>,
       body: req.body,
       baseUrl: config.publicUrl ?? `${req.protocol}://${req.host}`,
+      requestId: req.id,
+      clientRequestId: req.clientRequestId,
     });
     reply.code(res.status).headers(res.headers);
     return res.body === undefined ? reply.send() : reply.send(res.body);

@@ -19,7 +19,8 @@ const STORAGE_OPTIONS: Options = {
 const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Values, positionals: string[]) => Promise<number> }> = {
   serve: {
     usage: `enrollgraph serve [--host H] [--port P] [--data DIR | --memory | --database URL] [--public-url URL]
-                  [--allow-app-only] [--trusted-issuers FILE] [--body-limit BYTES] [--qr-threads N] [--log-level L]`,
+                  [--allow-app-only] [--trusted-issuers FILE] [--page-size N] [--max-page-size N]
+                  [--body-limit BYTES] [--qr-threads N] [--log-level L]`,
     options: {
       ...STORAGE_OPTIONS,
       host: { type: 'string' },
@@ -28,6 +29,8 @@ const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Value
       'allow-app-only': { type: 'boolean' },
       'trusted-issuers': { type: 'string' },
       'body-limit': { type: 'string' },
+      'page-size': { type: 'string' },
+      'max-page-size': { type: 'string' },
       'qr-threads': { type: 'string' },
       'log-level': { type: 'string' },
     },
@@ -151,6 +154,8 @@ async function serve(v: Values): Promise<number> {
   config.allowAppOnly = v['allow-app-only'] === true;
   config.bodyLimit = int(v, 'body-limit', 1024, 100 * 1024 * 1024) ?? config.bodyLimit;
   config.qrThreads = int(v, 'qr-threads', 0, 64) ?? config.qrThreads;
+  config.maxPageSize = int(v, 'max-page-size', 1, 100_000) ?? config.maxPageSize;
+  config.pageSize = int(v, 'page-size', 1, config.maxPageSize) ?? Math.min(config.pageSize, config.maxPageSize);
   config.logLevel = str(v, 'log-level') ?? config.logLevel;
   const issuers = str(v, 'trusted-issuers');
   if (issuers !== undefined) config.trustedIssuers = JSON.parse(readFileSync(issuers, 'utf8')) as TrustedIssuer[];

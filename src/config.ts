@@ -15,6 +15,9 @@ export interface Config {
   /** Accept app-only tokens whose `roles` hold the permission (the seed says app-only is not supported). */
   allowAppOnly: boolean;
   trustedIssuers: TrustedIssuer[];
+  /** Server-driven paging: the page size without `$top`, and the most `$top` can ask for. */
+  pageSize: number;
+  maxPageSize: number;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
   /** QR rendering worker threads (0 = on the main thread). */
@@ -35,6 +38,8 @@ export function defaultConfig(): Config {
     publicUrl: undefined,
     allowAppOnly: false,
     trustedIssuers: [],
+    pageSize: 100,
+    maxPageSize: 1000,
     bodyLimit: 1024 * 1024,
     qrThreads: 1,
     logLevel: 'info',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Condition, RowQuery } from '../store/query.js';
 import type { ProfilePatch, ProfileRecord, Store } from '../store/store.js';
 import type { Clock } from '../time.js';
 import { qrContentFor } from './qr.js';
@@ -38,8 +39,13 @@ export class ProfileService {
     private readonly qr: QrRenderer,
   ) {}
 
-  async list(tenantId: string): Promise<Profile[]> {
-    return Promise.all((await this.store.listProfiles(tenantId)).map((r) => this.present(r)));
+  /** One page of a tenant's profiles (filter, order, keyset position and limit in store terms). */
+  async list(tenantId: string, query: Omit<RowQuery, 'tenantId'>): Promise<Profile[]> {
+    return Promise.all((await this.store.listProfiles({ ...query, tenantId })).map((r) => this.present(r)));
+  }
+
+  async count(tenantId: string, where?: Condition): Promise<number> {
+    return this.store.countProfiles(tenantId, where);
   }
 
   async get(tenantId: string, id: string): Promise<Profile | undefined> {

@@ -7,8 +7,10 @@ export type ApiVersion = 'v1.0' | 'beta';
 export type Target =
   | { kind: 'serviceDocument' }
   | { kind: 'metadata' }
+  | { kind: 'batch' }
   | { kind: 'singleton' }
   | { kind: 'collection'; entity: EntityDef }
+  | { kind: 'count'; entity: EntityDef }
   | { kind: 'entity'; entity: EntityDef; id: string }
   | { kind: 'action'; entity: EntityDef; id: string; action: string };
 
@@ -59,6 +61,7 @@ export function parseGraphPath(pathname: string, entities: readonly EntityDef[])
   if (segs.length === 0) return { version, target: { kind: 'serviceDocument' } };
   const first = segs[0]!;
   if (segs.length === 1 && first.toLowerCase() === '$metadata') return { version, target: { kind: 'metadata' } };
+  if (segs.length === 1 && first.toLowerCase() === '$batch') return { version, target: { kind: 'batch' } };
   if (first.toLowerCase() !== 'devicemanagement') throw errors.segmentNotFound(first);
   if (segs.length === 1) return { version, target: { kind: 'singleton' } };
 
@@ -76,6 +79,7 @@ export function parseGraphPath(pathname: string, entities: readonly EntityDef[])
   let id = keyFromParens;
   if (id === undefined) {
     if (rest.length === 0) return { version, target: { kind: 'collection', entity } };
+    if (rest.length === 1 && rest[0]!.toLowerCase() === '$count') return { version, target: { kind: 'count', entity } };
     id = rest.shift()!;
     if (id === '') throw errors.segmentNotFound(id);
   }

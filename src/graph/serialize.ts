@@ -27,6 +27,11 @@ for (const p of profileDef.properties) {
   if (!PROFILE_VALUES[p.name]) throw new Error(`no JSON value for ${profileDef.typeName}.${p.name}`);
 }
 
+/** The stored (unformatted) value of a property: what keyset positions are made of. */
+export function rawValue(p: Profile, prop: PropertyDef): string | number | null {
+  return (PROFILE_VALUES[prop.name]!(p) ?? null) as string | number | null;
+}
+
 function formatValue(prop: PropertyDef, raw: unknown): unknown {
   if (prop.type === 'Edm.DateTimeOffset') {
     if (raw === null || raw === undefined) return prop.nullable ? null : MIN_DATE_TIME;

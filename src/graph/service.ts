@@ -5,10 +5,15 @@ import type { TokenVerifier } from '../identity/verify.js';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import type { EntityDef } from '../model/edm.js';
 import type { Store } from '../store/store.js';
-import { errors } from './errors.js';
+import { parseBatch, runBatch } from './batch.js';
+import { errorBody, errors, type GraphError } from './errors.js';
 import { csdl, serviceDocument } from './metadata.js';
 import { parseGraphPath, type ApiVersion, type Target } from './path.js';
-import { contextUrl, entityUrl, JSON_CONTENT_TYPE, profileJson } from './serialize.js';
+import {
+  onlyAllow, parseCount, parseFilterOption, parseNonNegativeInt, parseOrderBy, parseSelect, readQueryOptions, SkipTokens, toCondition,
+  type QueryOptions,
+} from './query.js';
+import { contextUrl, entityUrl, JSON_CONTENT_TYPE, profileJson, rawValue } from './serialize.js';
 import { validateActionBody, validateEntityBody } from './validate.js';
 
 /** A Graph call, independent of the HTTP framework (so `$batch` items can go through it too). */
@@ -22,6 +27,9 @@ export interface GraphRequest {
   body: unknown;
   /** Public base URL (scheme, host, port) for context URLs and Location. */
   baseUrl: string;
+  /** Ids of the HTTP request (a `$batch` item shares its batch's). */
+  requestId: string;
+  clientRequestId: string;
 }
 
 export interface GraphResponse {
@@ -36,8 +44,10 @@ export const ENTITIES: readonly EntityDef[] = [profileDef];
 const METHODS: Record<Target['kind'], readonly string[]> = {
   serviceDocument: ['GET'],
   metadata: ['GET'],
+  batch: ['POST'],
   singleton: ['GET'],
   collection: ['GET', 'POST'],
+  count: ['GET'],
   entity: ['GET', 'PATCH', 'DELETE'],
   action: ['POST'],
 };
@@ -47,13 +57,16 @@ export interface GraphServiceDeps {
   verifier: TokenVerifier;
   profiles: ProfileService;
   policy: PolicyOptions;
+  paging: { pageSize: number; maxPageSize: number; secret: Buffer };
 }
 
-/** Query options are not served yet: refuse them rather than silently ignore them. */
-function rejectQueryOptions(query: URLSearchParams): void {
-  for (const name of query.keys()) {
-    if (name.startsWith('$')) throw errors.badRequest(`Query option '${name}' is not supported.`);
-  }
+/** The same request with `$skip`/`$skiptoken` replaced by the new skiptoken, as an absolute URL. */
+function nextLink(req: GraphRequest, version: ApiVersion, options: QueryOptions, token: string): string {
+  const drop = new Set(['skip', 'skiptoken'].flatMap((k) => (options.given.has(k) ? [options.given.get(k)!.name] : [])));
+  const parts: string[] = [];
+  for (const [name, value] of req.query) if (!drop.has(name)) parts.push(`${encodeURIComponent(name).replace(/^%24/, "$")}=${encodeURIComponent(value)}`);
+  parts.push(`$skiptoken=${token}`);
+  return `${req.baseUrl}${req.path}?${parts.join('&')}`;
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): GraphResponse {
@@ -68,8 +81,11 @@ const NO_CONTENT: GraphResponse = { status: 204, headers: {} };
  */
 export class GraphService {
   private readonly metadataXml = csdl(ENTITIES);
+  private readonly skipTokens: SkipTokens;
 
-  constructor(private readonly deps: GraphServiceDeps) {}
+  constructor(private readonly deps: GraphServiceDeps) {
+    this.skipTokens = new SkipTokens(deps.paging.secret);
+  }
 
   /** True when the path belongs to the Graph surface (starts with a known version). */
   static isGraphPath(path: string): boolean {
@@ -92,13 +108,27 @@ export class GraphService {
     }
 
     const principal = await this.deps.verifier.verify(req.headers.authorization);
+    if (target.kind === 'batch') {
+      this.checkMethod(target, method);
+      const items = parseBatch(req.body);
+      const responses = await runBatch(items, req, version, (item) => this.handle(item), (err) => this.errorResponse(err, req));
+      return json(200, { responses });
+    }
     const tenant = await this.deps.store.getTenant(principal.tenantId);
     if (tenant && !tenant.licensed) throw errors.unlicensedTenant();
     this.checkMethod(target, method);
-    rejectQueryOptions(req.query);
     const access: Access = method === 'GET' ? 'read' : 'write';
     authorize(principal, access, this.deps.policy);
     return this.execute(req, version, target, method, principal);
+  }
+
+  /** A GraphError as a response (used where errors are answered inside a 200, as in `$batch`). */
+  errorResponse(err: GraphError, req: GraphRequest): GraphResponse {
+    return {
+      status: err.status,
+      headers: { 'Content-Type': JSON_CONTENT_TYPE, ...err.headers },
+      body: errorBody(err, req.requestId, req.clientRequestId, new Date()),
+    };
   }
 
   private checkMethod(target: Target, method: string): void {
@@ -109,15 +139,23 @@ export class GraphService {
     const tid = who.tenantId;
     const profiles = this.deps.profiles;
     const base = req.baseUrl;
+    const options = readQueryOptions(req.query, version);
+    const allowed = target.kind === 'collection' && method === 'GET' ? ['select', 'filter', 'orderby', 'top', 'skip', 'count', 'skiptoken']
+      : target.kind === 'count' ? ['filter']
+      : target.kind === 'entity' && method === 'GET' ? ['select']
+      : [];
+    onlyAllow(options, allowed, method === 'GET' ? 'this resource' : `a ${method} request`);
     switch (target.kind) {
       case 'singleton':
         return json(200, { '@odata.context': `${base}/${version}/$metadata#deviceManagement`, id: tid });
+      case 'count': {
+        const filter = parseFilterOption(options, target.entity);
+        const n = await profiles.count(tid, filter && toCondition(filter));
+        return { status: 200, headers: { 'Content-Type': 'text/plain;charset=utf-8' }, body: String(n) };
+      }
       case 'collection': {
         const def = target.entity;
-        if (method === 'GET') {
-          const list = await profiles.list(tid);
-          return json(200, { '@odata.context': contextUrl(base, version, def, { entity: false }), value: list.map((p) => profileJson(p)) });
-        }
+        if (method === 'GET') return this.listPage(req, version, def, tid, options);
         const input = validateEntityBody(def, req.body, 'create');
         const created = await profiles.create(tid, {
           displayName: input.displayName as string,
@@ -127,7 +165,11 @@ export class GraphService {
       }
       case 'entity': {
         const def = target.entity;
-        if (method === 'GET') return json(200, this.entityBody(base, version, def, await this.found(profiles.get(tid, target.id), target.id)));
+        if (method === 'GET') {
+          const select = parseSelect(options, def);
+          const p = await this.found(profiles.get(tid, target.id), target.id);
+          return json(200, { '@odata.context': contextUrl(base, version, def, { entity: true, select }), ...profileJson(p, select) });
+        }
         if (method === 'DELETE') {
           if (!(await profiles.delete(tid, target.id))) throw this.notFound(target.id);
           return NO_CONTENT;
@@ -155,6 +197,40 @@ export class GraphService {
       default:
         throw errors.internal();
     }
+  }
+
+  /** A page of the collection: filter, order and keyset paging all run in the store. */
+  private async listPage(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, options: QueryOptions): Promise<GraphResponse> {
+    const select = parseSelect(options, def);
+    const filter = parseFilterOption(options, def);
+    const ordering = parseOrderBy(options, def);
+    const top = parseNonNegativeInt(options, 'top');
+    const skip = parseNonNegativeInt(options, 'skip');
+    const count = parseCount(options);
+    const { pageSize, maxPageSize } = this.deps.paging;
+    const limit = Math.min(top ?? pageSize, maxPageSize);
+    const where = filter && toCondition(filter);
+    const binding = SkipTokens.binding(tid, options.given.get('filter')?.value, ordering);
+    const skiptoken = options.given.get('skiptoken');
+    const after = skiptoken ? this.skipTokens.decode(skiptoken.value, binding, ordering.keys.length) : undefined;
+
+    const rows = limit === 0 ? [] : await this.deps.profiles.list(tid, {
+      ...(where ? { where } : {}),
+      orderBy: ordering.keys,
+      ...(after ? { after } : {}),
+      limit: limit + 1,
+      ...(skip && !after ? { offset: skip } : {}),
+    });
+    const body: Record<string, unknown> = { '@odata.context': contextUrl(req.baseUrl, version, def, { entity: false, select }) };
+    if (count) body['@odata.count'] = await this.deps.profiles.count(tid, where);
+    if (rows.length > limit) {
+      rows.length = limit;
+      const last = rows[limit - 1]!;
+      const token = this.skipTokens.encode(binding, ordering.properties.map((o) => rawValue(last, o.property)));
+      body['@odata.nextLink'] = nextLink(req, version, options, token);
+    }
+    body.value = rows.map((p) => profileJson(p, select));
+    return json(200, body);
   }
 
   private entityBody(base: string, version: ApiVersion, def: EntityDef, p: Profile): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import type { Clock } from '../time.js';
 import type { Store } from '../store/store.js';
@@ -14,6 +14,7 @@ export interface SigningKey {
  */
 export class KeyRing {
   private lastReload = 0;
+  private signerJwk = '';
 
   private constructor(
     private readonly store: Store,
@@ -49,6 +50,7 @@ export class KeyRing {
       publicKeys.set(r.kid, (await importJWK(jwk, 'RS256')) as CryptoKey);
       jwks.push(jwk);
     }
+    this.signerJwk = first.privateJwk;
     this.signer = { kid: first.kid, privateKey: (await importJWK(JSON.parse(first.privateJwk) as JWK, 'RS256')) as CryptoKey };
     this.publicKeys = publicKeys;
     this.publicJwks = jwks;
@@ -56,6 +58,11 @@ export class KeyRing {
 
   get signingKey(): SigningKey {
     return this.signer;
+  }
+
+  /** A secret for another purpose (e.g. signing skiptokens), derived from the signing key: the same on every process of a store. */
+  deriveSecret(label: string): Buffer {
+    return createHash('sha256').update(`${label}\0`).update(this.signerJwk).digest();
   }
 
   get jwks(): JSONWebKeySet {

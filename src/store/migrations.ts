@@ -31,6 +31,11 @@ export const MIGRATIONS: readonly Migration[] = [
 )`,
     ],
   },
+  {
+    version: 2,
+    name: 'index for displayName filters and order',
+    statements: () => [`CREATE INDEX ${profile.table}_name ON ${profile.table} (tenant_id, display_name, id)`],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

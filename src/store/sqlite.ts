@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import type {
   NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
 } from './store.js';
@@ -76,12 +78,12 @@ function migrate(db: Database.Database): void {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
-    const t = 'android_for_work_enrollment_profiles';
+    const t = profileDef.table;
     this.q = {
       version: db.prepare('SELECT MAX(version) AS v FROM schema_migrations'),
-      list: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE tenant_id = ? ORDER BY created_us, id`),
       get: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE tenant_id = ? AND id = ?`),
       insert: db.prepare(
         `INSERT INTO ${t} (tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png)
@@ -120,8 +122,25 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  async listProfiles(tenantId: string): Promise<ProfileRecord[]> {
-    return (this.q.list.all(tenantId) as ProfileRow[]).map(toRecord);
+  async listProfiles(query: RowQuery): Promise<ProfileRecord[]> {
+    const { sql, params } = compileSelect('sqlite', profileDef.table, PROFILE_COLUMNS, 'tenant_id', query);
+    return (this.statement(sql).all(...params) as ProfileRow[]).map(toRecord);
+  }
+
+  async countProfiles(tenantId: string, where?: Condition): Promise<number> {
+    const { sql, params } = compileCount('sqlite', profileDef.table, 'tenant_id', tenantId, where);
+    return (this.statement(sql).get(...params) as { n: number }).n;
+  }
+
+  /** Prepared statements of compiled queries, reused by SQL text (the shapes repeat; values are parameters). */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      if (this.statements.size >= 500) this.statements.delete(this.statements.keys().next().value!);
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {

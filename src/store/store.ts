@@ -1,3 +1,5 @@
+import type { Condition, RowQuery } from './query.js';
+
 /**
  * The storage boundary. The store knows rows and columns, never Graph names, OData or HTTP.
  * Every method is asynchronous so that the SQLite and PostgreSQL implementations are interchangeable.
@@ -55,8 +57,10 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** All profiles of a tenant, oldest first (creation time, then id): a stable order. */
-  listProfiles(tenantId: string): Promise<ProfileRecord[]>;
+  /** One page of a tenant's profiles: filtered, ordered, after a keyset position, limited. */
+  listProfiles(query: RowQuery): Promise<ProfileRecord[]>;
+  /** How many of a tenant's profiles match a condition. */
+  countProfiles(tenantId: string, where?: Condition): Promise<number>;
   getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined>;
   insertProfile(profile: NewProfile): Promise<ProfileRecord>;
   /** Applies the patch and the modification time in one statement; undefined when absent. */

@@ -1,0 +1,147 @@
+/**
+ * Queries over a tenant's rows, in column terms, compiled to parameterised SQL for either dialect.
+ * Values only ever travel as parameters; identifiers come from the model's column definitions.
+ */
+import type { ColumnDef } from '../model/edm.js';
+import type { Dialect } from './schema.js';
+
+export type Value = string | number | null;
+export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
+
+export type Condition =
+  | { kind: 'and' | 'or'; left: Condition; right: Condition }
+  | { kind: 'not'; operand: Condition }
+  | { kind: 'compare'; op: CompareOp; column: ColumnDef; value: Value }
+  | { kind: 'in'; column: ColumnDef; values: Value[] }
+  | { kind: 'match'; mode: 'startswith' | 'endswith' | 'contains'; column: ColumnDef; value: string };
+
+export interface OrderKey {
+  column: ColumnDef;
+  desc: boolean;
+}
+
+export interface RowQuery {
+  tenantId: string;
+  where?: Condition;
+  /** Must end with a unique key (the id) so the order is total. */
+  orderBy: OrderKey[];
+  /** Keyset position: the order-key values of the last row already seen. */
+  after?: Value[];
+  limit: number;
+  offset?: number;
+}
+
+export interface Compiled {
+  sql: string;
+  params: Value[];
+}
+
+/**
+ * Null semantics follow OData, two-valued: `x eq null` is true for nulls, `x ne 'a'` is true for
+ * nulls, and a comparison of null with gt/ge/lt/le or a string function is false (never unknown), so
+ * `not` negates exactly. Nulls sort first ascending and last descending.
+ */
+class Builder {
+  readonly params: Value[] = [];
+  constructor(private readonly dialect: Dialect) {}
+
+  p(v: Value): string {
+    this.params.push(v);
+    return this.dialect === 'postgres' ? `$${this.params.length}` : '?';
+  }
+
+  private col(c: ColumnDef): string {
+    return c.sql === 'text' && this.dialect === 'postgres' ? `${c.name} COLLATE "C"` : c.name;
+  }
+
+  private two(c: ColumnDef, sql: string): string {
+    // A comparison on a nullable column can be NULL; make it false so NOT stays exact.
+    return c.notNull ? sql : `COALESCE(${sql}, FALSE)`;
+  }
+
+  condition(c: Condition): string {
+    switch (c.kind) {
+      case 'and':
+      case 'or':
+        return `(${this.condition(c.left)} ${c.kind.toUpperCase()} ${this.condition(c.right)})`;
+      case 'not':
+        return `(NOT ${this.condition(c.operand)})`;
+      case 'in':
+        return `(${c.values.map((v) => this.compare(c.column, 'eq', v)).join(' OR ')})`;
+      case 'compare':
+        return this.compare(c.column, c.op, c.value);
+      case 'match':
+        return this.match(c.column, c.mode, c.value);
+    }
+  }
+
+  compare(c: ColumnDef, op: CompareOp, v: Value): string {
+    const col = this.col(c);
+    if (v === null) {
+      if (op === 'eq') return `(${c.name} IS NULL)`;
+      if (op === 'ne') return `(${c.name} IS NOT NULL)`;
+      return 'FALSE';
+    }
+    if (op === 'ne') return c.notNull ? `(${col} <> ${this.p(v)})` : `(${c.name} IS NULL OR ${col} <> ${this.p(v)})`;
+    const sqlOp = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
+    return this.two(c, `(${col} ${sqlOp} ${this.p(v)})`);
+  }
+
+  private match(c: ColumnDef, mode: 'startswith' | 'endswith' | 'contains', v: string): string {
+    if (this.dialect === 'sqlite') {
+      // GLOB is case-sensitive, and a prefix pattern uses the column's index.
+      const escaped = v.replace(/[*?[]/g, (ch) => `[${ch}]`);
+      const pattern = mode === 'startswith' ? `${escaped}*` : mode === 'endswith' ? `*${escaped}` : `*${escaped}*`;
+      return this.two(c, `(${c.name} GLOB ${this.p(pattern)})`);
+    }
+    const escaped = v.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+    const pattern = mode === 'startswith' ? `${escaped}%` : mode === 'endswith' ? `%${escaped}` : `%${escaped}%`;
+    return this.two(c, `(${this.col(c)} LIKE ${this.p(pattern)})`);
+  }
+
+  /** Rows strictly after the keyset position in the given order. */
+  after(keys: OrderKey[], values: Value[]): string {
+    const ors: string[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const parts: string[] = [];
+      for (let j = 0; j < i; j++) parts.push(this.same(keys[j]!.column, values[j]!));
+      parts.push(this.beyond(keys[i]!, values[i]!));
+      ors.push(`(${parts.join(' AND ')})`);
+    }
+    return `(${ors.join(' OR ')})`;
+  }
+
+  private same(c: ColumnDef, v: Value): string {
+    return v === null ? `(${c.name} IS NULL)` : `(${this.col(c)} = ${this.p(v)})`;
+  }
+
+  private beyond(k: OrderKey, v: Value): string {
+    const c = k.column;
+    if (!k.desc) return v === null ? `(${c.name} IS NOT NULL)` : `(${this.col(c)} > ${this.p(v)})`;
+    if (v === null) return 'FALSE';
+    return c.notNull ? `(${this.col(c)} < ${this.p(v)})` : `(${this.col(c)} < ${this.p(v)} OR ${c.name} IS NULL)`;
+  }
+
+  orderBy(keys: OrderKey[]): string {
+    return keys.map((k) => `${this.col(k.column)} ${k.desc ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`).join(', ');
+  }
+}
+
+/** `SELECT columns FROM table WHERE tenant = ? [AND filter] [AND keyset] ORDER BY … LIMIT … [OFFSET …]`. */
+export function compileSelect(dialect: Dialect, table: string, columns: string, tenantColumn: string, q: RowQuery): Compiled {
+  const b = new Builder(dialect);
+  const where = [`${tenantColumn} = ${b.p(q.tenantId)}`];
+  if (q.where) where.push(b.condition(q.where));
+  if (q.after) where.push(b.after(q.orderBy, q.after));
+  let sql = `SELECT ${columns} FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${b.orderBy(q.orderBy)} LIMIT ${b.p(q.limit)}`;
+  if (q.offset) sql += ` OFFSET ${b.p(q.offset)}`;
+  return { sql, params: b.params };
+}
+
+/** `SELECT COUNT(*) …` of the rows a filter matches. */
+export function compileCount(dialect: Dialect, table: string, tenantColumn: string, tenantId: string, where?: Condition): Compiled {
+  const b = new Builder(dialect);
+  const parts = [`${tenantColumn} = ${b.p(tenantId)}`];
+  if (where) parts.push(b.condition(where));
+  return { sql: `SELECT COUNT(*) AS n FROM ${table} WHERE ${parts.join(' AND ')}`, params: b.params };
+}
