@@ -13,8 +13,12 @@ export class SystemClock implements Clock {
 /** `0001-01-01T00:00:00Z`: how Graph shows a non-nullable DateTimeOffset that was never set. */
 export const MIN_DATE_TIME = '0001-01-01T00:00:00Z';
 
-/** ISO 8601 UTC with 7 fractional digits, as Graph writes DateTimeOffset values. */
+/** `0001-01-01T00:00:00Z` in microseconds (exactly representable as a double). */
+export const MIN_US = Date.parse('0001-01-01T00:00:00Z') * 1000;
+
+/** ISO 8601 UTC with 7 fractional digits, as Graph writes DateTimeOffset values; the minimum as `0001-01-01T00:00:00Z`. */
 export function formatUs(us: number): string {
+  if (us <= MIN_US) return MIN_DATE_TIME;
   const ms = Math.floor(us / 1000);
   const iso = new Date(ms).toISOString(); // 2026-11-29T08:00:00.123Z
   const micro = us - ms * 1000;

@@ -12,6 +12,8 @@ import { KeyRing } from '../src/identity/keys.js';
 import { mintAccessToken, type MintOptions } from '../src/identity/mint.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
 import type { ProfileRecord } from '../src/store/store.js';
+import { columnOf } from '../src/store/schema.js';
+import { androidForWorkEnrollmentProfile } from '../src/model/androidForWorkEnrollmentProfile.js';
 import { SystemClock } from '../src/time.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -123,7 +125,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       return (await openStore()).store.getProfile(tenantId, id);
     },
     async storedAll(tenantId) {
-      return (await openStore()).store.listProfiles(tenantId);
+      const order = ['createdDateTime', 'id'].map((p) => ({ column: columnOf(androidForWorkEnrollmentProfile, p), desc: false }));
+      return (await openStore()).store.listProfiles({ tenantId, orderBy: order, limit: 1_000_000 });
     },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Condition, RowQuery } from '../store/query.js';
 import type { ProfilePatch, ProfileRecord, Store } from '../store/store.js';
-import type { Clock } from '../time.js';
+import { MIN_US, type Clock } from '../time.js';
 import { qrContentFor } from './qr.js';
 import type { QrRenderer } from './qr-renderer.js';
 import { newTokenValue } from './token.js';
@@ -54,7 +54,7 @@ export class ProfileService {
   }
 
   async create(tenantId: string, fields: ProfileFields): Promise<Profile> {
-    const r = await this.store.insertProfile({ tenantId, id: randomUUID(), ...fields, nowUs: this.clock.nowUs() });
+    const r = await this.store.insertProfile({ tenantId, id: randomUUID(), ...fields, nowUs: this.clock.nowUs(), tokenExpiresUs: MIN_US });
     return this.present(r);
   }
 

@@ -45,7 +45,7 @@ export const androidForWorkEnrollmentProfile: EntityDef = {
     },
     {
       name: 'tokenExpirationDateTime', type: 'Edm.DateTimeOffset', nullable: false, writer: 'server', filterable: true, sortable: true,
-      column: { name: 'token_expires_us', sql: 'bigint', notNull: false }, description: 'Date time the most recently created token will expire.',
+      column: { name: 'token_expires_us', sql: 'bigint', notNull: true }, description: 'Date time the most recently created token will expire.',
     },
     {
       name: 'enrolledDeviceCount', type: 'Edm.Int32', nullable: false, writer: 'server', filterable: true, sortable: true,

@@ -3,9 +3,14 @@ import type { ColumnDef, EntityDef } from '../model/edm.js';
 /** SQL dialects the stores speak. */
 export type Dialect = 'sqlite' | 'postgres';
 
+/**
+ * PostgreSQL text columns use the "C" collation: byte order, as SQLite compares text, so $orderby and
+ * range filters give the same answers on both stores (query.ts also says COLLATE "C"), and the
+ * indexes on these columns serve those queries.
+ */
 const TYPES: Record<Dialect, Record<ColumnDef['sql'], string>> = {
   sqlite: { text: 'TEXT', int: 'INTEGER', bigint: 'INTEGER' },
-  postgres: { text: 'TEXT', int: 'INTEGER', bigint: 'BIGINT' },
+  postgres: { text: 'TEXT COLLATE "C"', int: 'INTEGER', bigint: 'BIGINT' },
 };
 
 /** The stored columns of an entity, in definition order. */

@@ -18,7 +18,7 @@ interface ProfileRow {
   created_us: number;
   modified_us: number;
   token_value: string | null;
-  token_expires_us: number | null;
+  token_expires_us: number;
   enrolled_device_count: number;
   qr_png: string | null;
 }
@@ -87,7 +87,7 @@ export class SqliteStore implements Store {
       get: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE tenant_id = ? AND id = ?`),
       insert: db.prepare(
         `INSERT INTO ${t} (tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png)
-         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL) RETURNING ${PROFILE_COLUMNS}`,
+         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, 0, NULL) RETURNING ${PROFILE_COLUMNS}`,
       ),
       update: db.prepare(
         `UPDATE ${t} SET display_name = COALESCE(@displayName, display_name),
@@ -149,7 +149,7 @@ export class SqliteStore implements Store {
   }
 
   async insertProfile(p: NewProfile): Promise<ProfileRecord> {
-    return toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs) as ProfileRow);
+    return toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow);
   }
 
   async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {

@@ -14,8 +14,8 @@ export interface ProfileRecord {
   createdUs: number;
   modifiedUs: number;
   tokenValue: string | null;
-  /** null until the first token was created. */
-  tokenExpiresUs: number | null;
+  /** Before the first token: the minimum instant the domain chose at creation. */
+  tokenExpiresUs: number;
   enrolledDeviceCount: number;
   /** Cached PNG (base64) of the current token's QR code; null until rendered. A cache, not a model property. */
   qrPng: string | null;
@@ -27,6 +27,8 @@ export interface NewProfile {
   displayName: string;
   description: string | null;
   nowUs: number;
+  /** Stored until the first token is created (the column is not nullable). */
+  tokenExpiresUs: number;
 }
 
 export interface ProfilePatch {
