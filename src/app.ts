@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { authorityPlugin } from './authority/plugin.js';
 import type { Config } from './config.js';
 import { ProfileService } from './enrollment/profiles.js';
 import { QrRenderer } from './enrollment/qr-renderer.js';
@@ -8,6 +9,7 @@ import { JSON_CONTENT_TYPE } from './graph/serialize.js';
 import { GraphService } from './graph/service.js';
 import { KeyRing } from './identity/keys.js';
 import { TokenVerifier } from './identity/verify.js';
+import { StoreUnavailableError } from './store/errors.js';
 import type { Store } from './store/store.js';
 import { SystemClock, type Clock } from './time.js';
 
@@ -22,6 +24,8 @@ const DIAGNOSTIC = JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E
 export interface AppDeps {
   store: Store;
   clock?: Clock;
+  /** Serve https with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export interface App {
@@ -44,6 +48,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     paging: { pageSize: config.pageSize, maxPageSize: config.maxPageSize, secret: keys.deriveSecret('skiptoken') },
   });
 
+  const graphHeaders = (req: FastifyRequest, reply: FastifyReply) => {
+    const given = req.headers['client-request-id'];
+    req.clientRequestId = typeof given === 'string' && given !== '' ? given : req.id;
+    reply.header('request-id', req.id);
+    reply.header('client-request-id', req.clientRequestId);
+    reply.header('OData-Version', '4.0');
+    reply.header('x-ms-ags-diagnostic', DIAGNOSTIC);
+    reply.header('Cache-Control', 'no-cache');
+    if (deps.tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
+  };
+
   const fastify = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     bodyLimit: config.bodyLimit,
@@ -52,17 +67,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true },
+    // Errors the router raises before any hook runs (a malformed URL) still get Graph's headers and envelope.
+    frameworkErrors: (err, req, reply) => {
+      graphHeaders(req, reply);
+      const graphErr = err.code === 'FST_ERR_BAD_URL' ? errors.badRequest('The request URL is not correctly percent-encoded.') : toGraphError(err, req, config.bodyLimit);
+      void sendError(reply, req, graphErr);
+    },
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
   });
 
   // Graph's headers on every response, errors included.
   fastify.addHook('onRequest', (req, reply, done) => {
-    const given = req.headers['client-request-id'];
-    req.clientRequestId = typeof given === 'string' && given !== '' ? given : req.id;
-    reply.header('request-id', req.id);
-    reply.header('client-request-id', req.clientRequestId);
-    reply.header('OData-Version', '4.0');
-    reply.header('x-ms-ags-diagnostic', DIAGNOSTIC);
-    reply.header('Cache-Control', 'no-cache');
+    graphHeaders(req, reply);
     done();
   });
 
@@ -75,7 +91,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   // JSON bodies: an empty body is "no body" (SDKs send Content-Length 0 with a JSON Content-Type).
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_req, body, done) => {
+  fastify.addContentTypeParser(['application/json'], { parseAs: 'string' }, (req, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset && !/^utf-?8$/i.test(charset)) return done(errors.unsupportedMediaType(req.headers['content-type'] ?? ''), undefined);
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
     try {
@@ -126,6 +144,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     return res.body === undefined ? reply.send() : reply.send(res.body);
   };
   fastify.route({ method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'], url: '/*', handler: graphHandler });
+  // The local Entra-style authority (/{tenant}/oauth2/v2.0/token, discovery, keys): src/authority/.
+  fastify.register(authorityPlugin, { keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl });
 
   await fastify.ready();
   return {
@@ -143,6 +163,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
 function toGraphError(err: unknown, req: FastifyRequest, bodyLimit: number): GraphError {
   if (err instanceof GraphError) return err;
+  if (err instanceof StoreUnavailableError) {
+    req.log.warn({ err: err.message }, 'store unavailable');
+    return errors.serviceUnavailable(err.retryAfterSeconds);
+  }
   const e = err as { code?: string; statusCode?: number };
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

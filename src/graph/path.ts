@@ -92,5 +92,7 @@ export function parseGraphPath(pathname: string, entities: readonly EntityDef[])
     if (action) return { version, target: { kind: 'action', entity, id, action: action.name } };
     throw errors.segmentNotFound(name);
   }
-  throw errors.segmentNotFound(rest[0]!);
+  // Nothing follows an action: name the first segment after it, else the unknown one.
+  const first0 = rest[0]!.toLowerCase().replace(new RegExp(`^${NAMESPACE.replace('.', '\\.')}\\.`, 'i'), '');
+  throw errors.segmentNotFound(entity.actions.some((a) => a.name.toLowerCase() === first0) ? rest[1]! : rest[0]!);
 }

@@ -35,6 +35,9 @@ function checkValue(def: EntityDef, p: PropertyDef, value: unknown): void {
           `Cannot convert the literal '${literal(value)}' to the expected type 'Edm.String' of property '${p.name}'.`,
         );
       }
+      if (/\p{Surrogate}/u.test(value)) {
+        throw errors.modelValidation(`The property '${p.name}' contains an unpaired UTF-16 surrogate; send well-formed Unicode text.`);
+      }
       const len = [...value].length;
       const min = p.minLength ?? 0;
       if (len < min || (p.maxLength !== undefined && len > p.maxLength)) {

@@ -7,7 +7,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type JWK, type JWTPayload } from 'jose';
-import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { ProfileRecord } from '../../src/store/store.js';
 import {
   call, cli, createProfile, graphError, newTenant, PROFILES, RO, RW, startServer, type Call, type TestServer,
@@ -64,7 +63,7 @@ async function assertAllWritesRefused(s: TestServer, token: string, id: string, 
 
 /** Re-signs `claims` with the server's own signing key (from the store), so only the claims are wrong. */
 async function signWithServerKey(s: TestServer, claims: JWTPayload): Promise<string> {
-  const store = openSqliteStore(s.dataDir);
+  const store = await s.openStore();
   try {
     const [key] = await store.listSigningKeys();
     assert.ok(key, 'the server has a signing key');
@@ -76,7 +75,7 @@ async function signWithServerKey(s: TestServer, claims: JWTPayload): Promise<str
 }
 
 async function serverPublicJwk(s: TestServer): Promise<JWK> {
-  const store = openSqliteStore(s.dataDir);
+  const store = await s.openStore();
   try {
     const [key] = await store.listSigningKeys();
     assert.ok(key, 'the server has a signing key');
@@ -135,6 +134,18 @@ describe('authentication (401)', () => {
   test('a token for another audience is 401 "Access token validation failure. Invalid audience."', async () => {
     const token = await server.token({ tenantId: tenantA, audience: 'https://graph.windows.net' });
     await assertUnauthenticated(bearer(token), 'Access token validation failure. Invalid audience.');
+  });
+
+  test('a token not yet valid (nbf an hour ahead) is 401 "Lifetime validation failed, the token is not yet valid."', async () => {
+    const token = await server.token({ tenantId: tenantA, nowSeconds: Math.floor(Date.now() / 1000) + 3600 });
+    await assertUnauthenticated(bearer(token), 'Lifetime validation failed, the token is not yet valid.');
+  });
+
+  test('small clock skew is tolerated and both Graph audiences are accepted', async () => {
+    const skewed = await server.token({ tenantId: tenantA, nowSeconds: Math.floor(Date.now() / 1000) + 10 });
+    assert.equal((await call(server.url, 'GET', PROFILES, { token: skewed })).status, 200);
+    const byAppId = await server.token({ tenantId: tenantA, audience: '00000003-0000-0000-c000-000000000000' });
+    assert.equal((await call(server.url, 'GET', PROFILES, { token: byAppId })).status, 200);
   });
 
   test('a token signed by another key under the same kid is 401 "Access token validation failure."', async () => {
@@ -358,6 +369,39 @@ describe('tenancy', () => {
     // Nothing was recorded for that tenant: it still works.
     const token = await server.token({ tenantId: tid });
     assert.equal((await call(server.url, 'GET', PROFILES, { token })).status, 200);
+  });
+});
+
+describe('token CLI', () => {
+  test('`enrollgraph token` prints a token this server accepts; --audience and --expires-in mint refusable ones', async () => {
+    const tid = newTenant();
+    const minted = await cli(['token', '--tenant', tid, '--data', server.dataDir]);
+    assert.equal(minted.code, 0, minted.stderr);
+    const created = await call(server.url, 'POST', PROFILES, { token: minted.stdout.trim(), body: { displayName: 'cli token' } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.accountId, tid);
+
+    const ro = await cli(['token', '--tenant', tid, '--scopes', RO, '--data', server.dataDir]);
+    assert.equal(ro.code, 0, ro.stderr);
+    graphError(await call(server.url, 'POST', PROFILES, { token: ro.stdout.trim(), body: { displayName: 'no' } }), 403, 'Forbidden');
+
+    const aud = await cli(['token', '--tenant', tid, '--audience', 'https://graph.windows.net', '--data', server.dataDir]);
+    assert.equal(aud.code, 0, aud.stderr);
+    const e1 = graphError(await call(server.url, 'GET', PROFILES, { token: aud.stdout.trim() }), 401, 'InvalidAuthenticationToken');
+    assert.equal(e1.message, 'Access token validation failure. Invalid audience.');
+
+    const expired = await cli(['token', '--tenant', tid, '--expires-in', '-3600', '--data', server.dataDir]);
+    assert.equal(expired.code, 0, expired.stderr);
+    const e2 = graphError(await call(server.url, 'GET', PROFILES, { token: expired.stdout.trim() }), 401, 'InvalidAuthenticationToken');
+    assert.equal(e2.message, 'Lifetime validation failed, the token is expired.');
+
+    assert.equal((await server.storedAll(tid)).length, 1);
+  });
+
+  test('`enrollgraph token` without --tenant exits 2', async () => {
+    const res = await cli(['token', '--data', server.dataDir]);
+    assert.equal(res.code, 2, res.stderr);
+    assert.equal(res.stdout, '');
   });
 });
 

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import jsQR from 'jsqr';
-import { PNG } from 'pngjs';
 import { call, createProfile, newTenant, PROFILES, startServer, type TestServer } from '../helpers.js';
+import { decodeQrPng } from '../qr-decode.js';
 
 const ISO7 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/;
 const JSON_CT = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
 function decodeQr(base64: string): string | undefined {
-  const png = PNG.sync.read(Buffer.from(base64, 'base64'));
-  return jsQR(new Uint8ClampedArray(png.data), png.width, png.height, { inversionAttempts: 'dontInvert' })?.data;
+  return decodeQrPng(base64)?.text;
 }
 
 function expectedQr(token: string): string {

@@ -81,6 +81,7 @@ describe('create body', () => {
     await assertCreateRefused([
       [{ displayName: 'x', foo: 1 }, /'foo'/],
       [{ displayName: 'x', tokenValidityInSeconds: 60 }, /'tokenValidityInSeconds'/],
+      [{ displayName: 'x', DISPLAYNAME: 'y' }, /displayName/],
     ]);
   });
 
@@ -371,7 +372,7 @@ describe('request framing', () => {
     const before = await snapshot();
     const body = { displayName: 'big', description: 'd'.repeat(1.5 * 1024 * 1024) };
     const res = await call(server.url, 'POST', PROFILES, { token, body });
-    graphError(res, 413, res.json?.error?.code);
+    graphError(res, 413, 'RequestEntityTooLarge');
     assert.deepEqual(await snapshot(), before);
     const list = await call(server.url, 'GET', PROFILES, { token });
     assert.equal(list.status, 200);

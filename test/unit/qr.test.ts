@@ -1,14 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PNG } from 'pngjs';
-import jsQRModule from 'jsqr';
 import QRCode from 'qrcode';
+import { PNG } from 'pngjs';
 import { QR_KEYS, qrContentFor, renderQrPng } from '../../src/enrollment/qr.js';
 import { QrRenderer } from '../../src/enrollment/qr-renderer.js';
-
-// jsqr is a CommonJS (webpack UMD) bundle: under NodeNext the default import is
-// its module.exports, whose `.default` is the decoder function.
-const jsQR = jsQRModule.default;
+import { decodeQrPng } from '../qr-decode.js';
 
 const EXPECTED_ABC =
   '{"android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME":"com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver","android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM":"I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg","android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION":"https://play.google.com/managed/downloadManagingApp?identifier=setup","android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE":{"com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN":"ABCDEFGHIJKLMNOPQRST"}}';
@@ -30,11 +26,9 @@ function modulesFor(content: string): number {
 
 /** Decodes a PNG (pngjs, which also validates CRCs and zlib data) and reads the QR code in it. */
 function decode(png: Buffer): { text: string; width: number; height: number; version: number } {
-  const img = PNG.sync.read(png);
-  const rgba = new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length);
-  const qr = jsQR(rgba, img.width, img.height, { inversionAttempts: 'dontInvert' });
+  const qr = decodeQrPng(png);
   assert.ok(qr, 'jsQR found no QR code in the PNG');
-  return { text: qr.data, width: img.width, height: img.height, version: qr.version };
+  return qr;
 }
 
 test('qrContentFor is the exact provisioning JSON, keys in order', () => {
