@@ -7,12 +7,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 // @ts-ignore -- autocannon ships no type declarations (and there is no @types package here); typed below.
 import autocannonUntyped from 'autocannon';
+import { exportJWK, generateKeyPair } from 'jose';
+import { v1Issuer } from '../src/identity/claims.js';
 import { KeyRing } from '../src/identity/keys.js';
 import { mintAccessToken, type MintOptions } from '../src/identity/mint.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
@@ -256,12 +258,33 @@ export interface EnrollgraphOptions {
 /**
  * Starts the built server (`bin/enrollgraph.js serve --port 0 --data <temp dir>`, plus `args`) and
  * waits until it listens. `npm run build` must have run.
+ *
+ * Tokens are minted on the server's store (the SQLite file is shared). With `--memory` in `args` there
+ * is no shared store, so the server is given a trusted issuer instead (`--trusted-issuers`: a JWKS
+ * file with a key made here) and tokens are signed with that key for one fixed tenant.
  */
 export async function startEnrollgraph(args: string[] = [], opts: EnrollgraphOptions = {}): Promise<EnrollgraphServer> {
   const dataDir = opts.dataDir ?? tempDir('enrollgraph-bench-');
+  const inMemory = args.includes('--memory');
+  let ownIssuer: { tenantId: string; keys: KeyRing } | undefined;
+  const storeArgs: string[] = [];
+  if (inMemory) {
+    const tenantId = randomUUID();
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+    const kid = `bench${randomUUID().replace(/-/g, '')}`;
+    const jwks = join(dataDir, 'bench-jwks.json');
+    const issuers = join(dataDir, 'bench-issuers.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }] }));
+    writeFileSync(issuers, JSON.stringify([{ issuer: v1Issuer(tenantId), jwks }]));
+    storeArgs.push('--trusted-issuers', issuers);
+    // mintAccessToken only reads the signing key of the ring.
+    ownIssuer = { tenantId, keys: { signingKey: { kid, privateKey } } as unknown as KeyRing };
+  } else {
+    storeArgs.push('--data', dataDir);
+  }
   const server = await spawnServer({
     name: 'enrollgraph',
-    args: [BIN, 'serve', '--port', '0', '--data', dataDir, ...args],
+    args: [BIN, 'serve', '--port', '0', ...storeArgs, ...args],
     ready: /serving Microsoft Graph on (http\S+)\/v1\.0/,
     ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
     ...(opts.env ? { env: opts.env } : {}),
@@ -270,6 +293,10 @@ export async function startEnrollgraph(args: string[] = [], opts: EnrollgraphOpt
     ...server,
     dataDir,
     async token(o = {}) {
+      if (ownIssuer) {
+        if (o.tenantId !== undefined && o.tenantId !== ownIssuer.tenantId) throw new Error('with --memory, tokens are for one fixed tenant');
+        return mintAccessToken(ownIssuer.keys, { ...o, tenantId: ownIssuer.tenantId });
+      }
       // The server has created the signing key by now; the store is shared through the SQLite file (WAL).
       const store = openSqliteStore(dataDir);
       try {
@@ -329,6 +356,11 @@ export interface Measurement {
   /** CPU use during the measured run, in % of one core: the server child and this (load-generating) process. */
   serverCpuPercent: number | undefined;
   clientCpuPercent: number;
+  /**
+   * Server CPU time per response, in µs: steadier than req/s on a busy machine, and with a CPU-bound
+   * server the ratio of two of these approximates the inverse ratio of their req/s.
+   */
+  serverCpuUsPerRequest: number | undefined;
   /** Set when the server was found dead after the run. */
   serverCrash: string | undefined;
 }
@@ -411,6 +443,10 @@ export async function measure(opts: MeasureOptions): Promise<Measurement> {
     statusCodes: statusCounts(r),
     serverCpuPercent:
       serverCpu0 !== undefined && serverCpu1 !== undefined ? Math.round(((serverCpu1 - serverCpu0) / wallMs) * 100) : undefined,
+    serverCpuUsPerRequest:
+      serverCpu0 !== undefined && serverCpu1 !== undefined && r.requests.total > 0
+        ? Math.round(((serverCpu1 - serverCpu0) * 1000) / r.requests.total)
+        : undefined,
     clientCpuPercent: Math.round(((clientCpu.user + clientCpu.system) / 1000 / wallMs) * 100),
     serverCrash: opts.server?.crashed(),
   };
@@ -437,28 +473,30 @@ export interface RowSummary {
   rps: number;
   p50Ms: number;
   p99Ms: number;
-  ratio: number | undefined;
-  target: number | undefined;
-  pass: boolean | undefined;
+  /** rps / baseline rps; null for the baseline itself. */
+  ratio: number | null;
+  target: number | null;
+  pass: boolean | null;
 }
 
 export function summarize(row: Row): RowSummary {
   const m = row.measurement;
-  const ratio = row.baselineRps ? Math.round((m.rps / row.baselineRps) * 1000) / 1000 : undefined;
+  const ratio = row.baselineRps ? Math.round((m.rps / row.baselineRps) * 1000) / 1000 : null;
+  const target = row.target ?? null;
   return {
     name: m.name,
     rps: m.rps,
     p50Ms: m.p50,
     p99Ms: m.p99,
     ratio,
-    target: row.target,
-    pass: row.target === undefined || ratio === undefined ? undefined : ratio >= row.target,
+    target,
+    pass: target === null || ratio === null ? null : ratio >= target,
   };
 }
 
 /** Prints the results table on stdout (and returns it). */
 export function printTable(rows: Row[]): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs baseline', 'target', 'result', 'non-2xx', 'srv CPU', 'bench CPU'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs baseline', 'target', 'result', 'non-2xx', 'srv CPU', 'srv µs/req', 'bench CPU'];
   const body = rows.map((row) => {
     const s = summarize(row);
     const m = row.measurement;
@@ -466,13 +504,14 @@ export function printTable(rows: Row[]): string {
     return [
       s.name,
       s.rps.toLocaleString('en-US'),
-      s.p50Ms.toFixed(2),
-      s.p99Ms.toFixed(2),
-      s.ratio === undefined ? 'baseline' : `${s.ratio.toFixed(2)}× baseline`,
-      s.target === undefined ? '' : `≥ ${s.target.toFixed(2)}×`,
-      failed ? 'ERROR' : s.pass === undefined ? '' : s.pass ? 'PASS' : 'FAIL',
+      Number.isFinite(s.p50Ms) ? s.p50Ms.toFixed(2) : '-',
+      Number.isFinite(s.p99Ms) ? s.p99Ms.toFixed(2) : '-',
+      s.ratio === null ? 'baseline' : `${s.ratio.toFixed(2)}× baseline`,
+      s.target === null ? '' : `≥ ${s.target.toFixed(2)}×`,
+      failed ? 'ERROR' : s.pass === null ? '' : s.pass ? 'PASS' : 'FAIL',
       String(m.non2xx + (m.unexpected > m.non2xx ? m.unexpected - m.non2xx : 0)),
       m.serverCpuPercent === undefined ? '?' : `${m.serverCpuPercent}%`,
+      m.serverCpuUsPerRequest === undefined ? '?' : String(m.serverCpuUsPerRequest),
       `${m.clientCpuPercent}%`,
     ];
   });
@@ -494,6 +533,7 @@ export function machineInfo(): { node: string; platform: string; cpus: number; c
 interface CpuProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -517,6 +557,8 @@ export interface ProfileSummary {
   functions: ProfileEntry[];
   /** Self time by where the code lives: a package under node_modules, node core, our dist/ file, or a VM state. */
   groups: ProfileEntry[];
+  /** Total (inclusive) time of Enrollgraph's own functions (dist/), callees included. */
+  inclusive: ProfileEntry[];
 }
 
 /** Newest `.cpuprofile` file in a directory (undefined if none). */
@@ -568,19 +610,38 @@ export function summarizeCpuProfile(file: string, top = 20): ProfileSummary {
     const id = profile.samples[i]!;
     self.set(id, (self.get(id) ?? 0) + dt);
   }
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const labelOf = (n: CpuProfileNode) => {
+    const { functionName, url, lineNumber } = n.callFrame;
+    const where = shortUrl(url);
+    return `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
+  };
+  const ours = (n: CpuProfileNode) => shortUrl(n.callFrame.url).startsWith('dist/');
+  const inclusive = new Map<string, number>();
+  for (const [leaf, ms] of self) {
+    const seen = new Set<string>();
+    for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
+      const n = byId.get(id);
+      if (!n || !ours(n)) continue;
+      const label = labelOf(n);
+      if (seen.has(label)) continue; // recursion: count once
+      seen.add(label);
+      inclusive.set(label, (inclusive.get(label) ?? 0) + ms);
+    }
+  }
   const fns = new Map<string, number>();
   const groups = new Map<string, number>();
   let idle = 0;
   for (const [id, ms] of self) {
     const n = byId.get(id);
     if (!n) continue;
-    const { functionName, url, lineNumber } = n.callFrame;
+    const { functionName, url } = n.callFrame;
     if (functionName === '(idle)') {
       idle += ms;
       continue;
     }
-    const where = shortUrl(url);
-    const label = `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
+    const label = labelOf(n);
     fns.set(label, (fns.get(label) ?? 0) + ms);
     const g = groupOf(url, functionName);
     groups.set(g, (groups.get(g) ?? 0) + ms);
@@ -591,7 +652,14 @@ export function summarizeCpuProfile(file: string, top = 20): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([label, ms]) => ({ label, ms: Math.round(ms), percent: Math.round((ms / busy) * 1000) / 10 }));
-  return { totalMs: Math.round(total), idleMs: Math.round(idle), busyMs: Math.round(busy), functions: entries(fns, top), groups: entries(groups, top) };
+  return {
+    totalMs: Math.round(total),
+    idleMs: Math.round(idle),
+    busyMs: Math.round(busy),
+    functions: entries(fns, top),
+    groups: entries(groups, top),
+    inclusive: entries(inclusive, top),
+  };
 }
 
 export function printProfileSummary(title: string, s: ProfileSummary): void {
@@ -600,11 +668,11 @@ export function printProfileSummary(title: string, s: ProfileSummary): void {
   for (const e of s.groups) console.log(`    ${e.percent.toFixed(1).padStart(5)}%  ${String(e.ms).padStart(6)} ms  ${e.label}`);
   console.log('  self time by function:');
   for (const e of s.functions) console.log(`    ${e.percent.toFixed(1).padStart(5)}%  ${String(e.ms).padStart(6)} ms  ${e.label}`);
+  console.log('  total time (callees included) of Enrollgraph functions:');
+  for (const e of s.inclusive) console.log(`    ${e.percent.toFixed(1).padStart(5)}%  ${String(e.ms).padStart(6)} ms  ${e.label}`);
 }
 
 /** For messages: a path under the repo as a relative path. */
 export function repoPath(path: string): string {
   return relative(ROOT, path).split(sep).join('/') || '.';
 }
-
-export { pathToFileURL };

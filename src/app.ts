@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authorityPlugin } from './authority/plugin.js';
+import { drainOnClose } from './http-drain.js';
 import type { Config } from './config.js';
+import { dropConnection, registerControl } from './control/http.js';
+import { ControlPlane } from './control/plane.js';
+import { ConnectionDrop } from './faults/rules.js';
 import { ProfileService } from './enrollment/profiles.js';
 import { QrRenderer } from './enrollment/qr-renderer.js';
 import { errorBody, errors, GraphError } from './graph/errors.js';
@@ -11,7 +15,7 @@ import { KeyRing } from './identity/keys.js';
 import { TokenVerifier } from './identity/verify.js';
 import { StoreUnavailableError } from './store/errors.js';
 import type { Store } from './store/store.js';
-import { SystemClock, type Clock } from './time.js';
+import type { Clock } from './time.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,6 +36,8 @@ export interface App {
   fastify: FastifyInstance;
   keys: KeyRing;
   profiles: ProfileService;
+  /** Throttling, clock, faults, enrollment and the control API (src/control/). */
+  control: ControlPlane;
   /** Closes the HTTP server (waiting for in-flight requests), the QR workers and the store. */
   close(): Promise<void>;
 }
@@ -39,13 +45,16 @@ export interface App {
 /** Builds the HTTP application on a store (no listen): the server and the tests build it the same way. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const { store } = deps;
-  const clock = deps.clock ?? new SystemClock();
+  // The server's "now" is the control plane's clock (frozen, set and advanced through /_admin/clock).
+  const control = await ControlPlane.open(store, config.storage, config.control, deps.clock);
+  const clock = control.clock;
   const keys = await KeyRing.open(store, clock);
   const verifier = new TokenVerifier(keys, clock, config.trustedIssuers);
   const qr = new QrRenderer({ threads: config.qrThreads, cacheSize: 1024 });
   const profiles = new ProfileService(store, clock, qr);
   const graph = new GraphService({ store, verifier, profiles, policy: { allowAppOnly: config.allowAppOnly },
     paging: { pageSize: config.pageSize, maxPageSize: config.maxPageSize, secret: keys.deriveSecret('skiptoken') },
+    onCall: control.onCall,
   });
 
   const graphHeaders = (req: FastifyRequest, reply: FastifyReply) => {
@@ -77,6 +86,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   // Graph's headers on every response, errors included.
+  const drain = drainOnClose(fastify);
+
   fastify.addHook('onRequest', (req, reply, done) => {
     graphHeaders(req, reply);
     done();
@@ -107,7 +118,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     done(errors.unsupportedMediaType(req.headers['content-type'] ?? ''), undefined);
   });
 
-  fastify.setErrorHandler((err, req, reply) => sendError(reply, req, toGraphError(err, req, config.bodyLimit)));
+  fastify.setErrorHandler((err, req, reply) => {
+    if (err instanceof ConnectionDrop) return dropConnection(control, req, reply);
+    return sendError(reply, req, toGraphError(err, req, config.bodyLimit));
+  });
   fastify.setNotFoundHandler((req, reply) => sendError(reply, req, errors.noRoute(req.method, req.url.split('?')[0]!)));
 
   fastify.get('/healthz', async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
@@ -146,16 +160,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   fastify.route({ method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'], url: '/*', handler: graphHandler });
   // The local Entra-style authority (/{tenant}/oauth2/v2.0/token, discovery, keys): src/authority/.
   fastify.register(authorityPlugin, { keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl });
+  // /_admin/ (control API), /enrollment/android/enroll (devices), /metrics, and the request journal: src/control/.
+  registerControl(fastify, control);
 
   await fastify.ready();
   return {
     fastify,
     keys,
     profiles,
+    control,
     async close() {
-      await fastify.close();
+      const stopDraining = drain.start(); // see http-drain.ts: keep-alive connections must not hold close() up
+      try {
+        await fastify.close();
+      } finally {
+        stopDraining();
+      }
       profiles.close();
       await qr.close();
+      await control.close();
       await store.close();
     },
   };

@@ -1,12 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { IDENTITIES_OPTIONS, IDENTITIES_USAGE, runIdentities } from './authority/cli.js';
+import { describeAuthority } from './authority/plugin.js';
 import { DEFAULT_DATA_DIR, defaultConfig, type Config, type StorageConfig } from './config.js';
 import { isGuid, READ_WRITE_ALL } from './identity/claims.js';
 import { KeyRing } from './identity/keys.js';
 import { mintAccessToken, type MintOptions } from './identity/mint.js';
 import type { TrustedIssuer } from './identity/verify.js';
+import { isWorkerProcess, runPrimary, runWorker } from './cluster.js';
 import { describeStorage, installShutdown, openStore, startServer } from './server.js';
 import { SystemClock } from './time.js';
+import { prepareTls } from './tls.js';
+import { CONTROL_OPTIONS, CONTROL_USAGE, controlConfigFrom } from './control/config.js';
+import { ControlPlane } from './control/plane.js';
+import { ENROLL_OPTIONS, ENROLL_USAGE, runEnroll } from './enrollment/enroll-cli.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -14,13 +21,18 @@ const STORAGE_OPTIONS: Options = {
   data: { type: 'string' },
   memory: { type: 'boolean' },
   database: { type: 'string' },
+  'db-pool': { type: 'string' },
+  'db-timeout': { type: 'string' },
 };
 
 const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Values, positionals: string[]) => Promise<number> }> = {
   serve: {
     usage: `enrollgraph serve [--host H] [--port P] [--data DIR | --memory | --database URL] [--public-url URL]
                   [--allow-app-only] [--trusted-issuers FILE] [--page-size N] [--max-page-size N]
-                  [--body-limit BYTES] [--qr-threads N] [--log-level L]`,
+                  [--body-limit BYTES] [--qr-threads N] [--log-level L]
+                  [--db-pool N] [--db-timeout MS] [--workers N]
+                  [--tls] [--cert FILE --key FILE] [--identities FILE]
+                  ${CONTROL_USAGE}`,
     options: {
       ...STORAGE_OPTIONS,
       host: { type: 'string' },
@@ -33,6 +45,12 @@ const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Value
       'max-page-size': { type: 'string' },
       'qr-threads': { type: 'string' },
       'log-level': { type: 'string' },
+      workers: { type: 'string' },
+      tls: { type: 'boolean' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      identities: { type: 'string' },
+      ...CONTROL_OPTIONS,
     },
     run: serve,
   },
@@ -54,6 +72,16 @@ const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Value
     usage: 'enrollgraph tenant GUID (--unlicensed | --licensed) [--data DIR | --database URL]',
     options: { ...STORAGE_OPTIONS, licensed: { type: 'boolean' }, unlicensed: { type: 'boolean' } },
     run: tenant,
+  },
+  enroll: {
+    usage: ENROLL_USAGE,
+    options: ENROLL_OPTIONS,
+    run: runEnroll,
+  },
+  identities: {
+    usage: IDENTITIES_USAGE,
+    options: IDENTITIES_OPTIONS,
+    run: runIdentities,
   },
 };
 
@@ -136,8 +164,11 @@ function storageFrom(v: Values, allowMemory: boolean): StorageConfig {
   const db = str(v, 'database');
   if (db !== undefined) {
     if (!/^postgres(ql)?:\/\//i.test(db)) throw new UsageError('--database takes a postgres:// URL');
-    return { kind: 'postgres', url: db };
+    const poolSize = int(v, 'db-pool', 1, 1000);
+    const timeoutMs = int(v, 'db-timeout', 100, 10 * 60_000);
+    return { kind: 'postgres', url: db, ...(poolSize !== undefined ? { poolSize } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   }
+  if (v['db-pool'] !== undefined || v['db-timeout'] !== undefined) throw new UsageError('--db-pool and --db-timeout apply to --database only');
   return { kind: 'sqlite', dataDir: str(v, 'data') ?? DEFAULT_DATA_DIR };
 }
 
@@ -160,13 +191,68 @@ async function serve(v: Values): Promise<number> {
   const issuers = str(v, 'trusted-issuers');
   if (issuers !== undefined) config.trustedIssuers = JSON.parse(readFileSync(issuers, 'utf8')) as TrustedIssuer[];
 
-  const server = await startServer(config);
+  const certFile = str(v, 'cert');
+  const keyFile = str(v, 'key');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--cert and --key go together');
+  if (v.tls === true || certFile !== undefined) config.tls = certFile !== undefined ? { certFile, keyFile: keyFile! } : {};
+  const identities = str(v, 'identities');
+  if (identities !== undefined) config.identitiesFile = identities;
+  try {
+    config.control = controlConfigFrom(v);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  let adminKeyNote = '';
+  let tlsCertFile: string | undefined;
+
+  const workers = int(v, 'workers', 1, 256) ?? 1;
+  if (workers > 1 && config.storage.kind === 'memory') throw new UsageError('--workers needs a store the workers share: --data or --database, not --memory');
+
   const log = (msg: string) => console.error(`enrollgraph: ${msg}`);
-  log(`serving Microsoft Graph on ${server.url}/v1.0 and ${server.url}/beta`);
-  log(`store: ${describeStorage(config.storage)}`);
-  if (config.allowAppOnly) log('app-only tokens are accepted (--allow-app-only)');
-  installShutdown(server, config.shutdownTimeoutMs, log);
+  const announce = (url: string) => {
+    log(`serving Microsoft Graph on ${url}/v1.0 and ${url}/beta`);
+    log(`store: ${describeStorage(config.storage)}${workers > 1 ? `; ${workers} worker processes` : ''}`);
+    if (config.allowAppOnly) log('app-only tokens are accepted (--allow-app-only)');
+    if (tlsCertFile !== undefined) log(`TLS certificate: ${tlsCertFile} (clients trust it with NODE_EXTRA_CA_CERTS=${tlsCertFile})`);
+    log(`OAuth authority on ${url}/{tenant}/oauth2/v2.0/token, ${describeAuthority(config.identitiesFile)}`);
+    if (config.identitiesFile === undefined) log('WARNING: the token endpoint is open to anyone who can reach this server (no --identities FILE)');
+    const t = config.control.throttling;
+    log(t.enabled
+      ? `throttling on: per tenant ${t.tenantWrites} writes and ${t.tenantRequests} requests, per app ${t.appWrites} writes and ${t.appRequests} requests, per ${t.windowSeconds} s window`
+      : 'throttling off (--throttling off)');
+    log(`control API on ${url}/_admin/ (Authorization: Bearer <admin key>); ${adminKeyNote}`);
+  };
+  if (workers > 1 && !isWorkerProcess()) {
+    // Migrate and create the signing key (and the TLS certificate) once, before the workers open the store.
+    if (config.tls) tlsCertFile = prepareTls(config.tls, config.storage).certFile;
+    const store = await openStore(config.storage);
+    try {
+      await KeyRing.open(store, new SystemClock());
+      // The admin key and the seed, once, before the workers start.
+      const control = await ControlPlane.open(store, config.storage, config.control);
+      adminKeyNote = describeAdminKey(control);
+      await control.close();
+    } finally {
+      await store.close();
+    }
+    return runPrimary({ workers, shutdownTimeoutMs: config.shutdownTimeoutMs, log, onListening: announce });
+  }
+
+  const server = await startServer(config);
+  if (isWorkerProcess()) {
+    runWorker(server.url, server.stop, config.shutdownTimeoutMs, log);
+  } else {
+    tlsCertFile = server.tls?.certFile;
+    adminKeyNote = describeAdminKey(server.app.control);
+    announce(server.url);
+    installShutdown(server, config.shutdownTimeoutMs, log);
+  }
   return new Promise<number>(() => undefined); // runs until a signal
+}
+
+/** How the start-up lines show the admin key: printed when the store generated it, not echoed when given. */
+function describeAdminKey(control: ControlPlane): string {
+  return control.adminKeyGenerated ? `admin key: ${control.adminKey}` : 'admin key set by --admin-key';
 }
 
 async function token(v: Values): Promise<number> {

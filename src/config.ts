@@ -1,10 +1,18 @@
+import { defaultControlConfig, type ControlConfig } from './control/config.js';
 import type { TrustedIssuer } from './identity/verify.js';
 
 /** Where state lives: a SQLite file in a directory, an in-memory SQLite database, or a database URL. */
 export type StorageConfig =
   | { kind: 'sqlite'; dataDir: string }
   | { kind: 'memory' }
-  | { kind: 'postgres'; url: string };
+  /** PostgreSQL: `poolSize` connections at most per process; `timeoutMs` bounds each wait for the database. */
+  | { kind: 'postgres'; url: string; poolSize?: number; timeoutMs?: number };
+
+/** `--tls`: serve https; with `certFile`/`keyFile` the user's own pair, else a generated one. */
+export interface TlsConfig {
+  certFile?: string;
+  keyFile?: string;
+}
 
 export interface Config {
   host: string;
@@ -26,6 +34,12 @@ export interface Config {
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests before closing, in ms. */
   shutdownTimeoutMs: number;
+  /** Throttling, enrollment limits, admin key, seed file, request journal (src/control/config.ts). */
+  control: ControlConfig;
+  /** Serve https (`--tls`, `--cert`, `--key`); undefined = plain http. */
+  tls?: TlsConfig;
+  /** The local authority's identity file (`--identities`); undefined = open emulator mode. */
+  identitiesFile?: string;
 }
 
 export const DEFAULT_DATA_DIR = './data';
@@ -44,5 +58,6 @@ export function defaultConfig(): Config {
     qrThreads: 1,
     logLevel: 'info',
     shutdownTimeoutMs: 10_000,
+    control: defaultControlConfig(),
   };
 }

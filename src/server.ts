@@ -1,18 +1,24 @@
 import { resolve } from 'node:path';
 import { buildApp, type App } from './app.js';
 import type { Config, StorageConfig } from './config.js';
+import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
+import { prepareTls, type TlsMaterial } from './tls.js';
 
-/** Opens the configured store, migrated and ready. */
-export async function openStore(storage: StorageConfig): Promise<Store> {
+/** Opens the configured store, migrated and ready; `serving` for a long-running server process. */
+export async function openStore(storage: StorageConfig, serving = false): Promise<Store> {
   switch (storage.kind) {
     case 'sqlite':
-      return openSqliteStore(resolve(storage.dataDir));
+      return openSqliteStore(resolve(storage.dataDir), { backgroundCheckpoints: serving });
     case 'memory':
       return openSqliteStore(null);
     case 'postgres':
-      throw new Error('The PostgreSQL store is not available yet; use --data DIR or --memory.');
+      return openPostgresStore({
+        url: storage.url,
+        ...(storage.poolSize !== undefined ? { poolSize: storage.poolSize } : {}),
+        ...(storage.timeoutMs !== undefined ? { timeoutMs: storage.timeoutMs } : {}),
+      });
   }
 }
 
@@ -30,17 +36,21 @@ export function describeStorage(storage: StorageConfig): string {
 export interface RunningServer {
   app: App;
   url: string;
+  /** With --tls: where the certificate's PEM is (for NODE_EXTRA_CA_CERTS) and whether Enrollgraph made it. */
+  tls?: { certFile: string; generated: boolean; notAfter: Date };
   stop(): Promise<void>;
 }
 
 /** Opens the store, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
-  const store = await openStore(config.storage);
+  const tls: TlsMaterial | undefined = config.tls ? prepareTls(config.tls, config.storage) : undefined;
+  const store = await openStore(config.storage, true);
   let app: App;
   try {
-    app = await buildApp(config, { store });
+    app = await buildApp(config, tls ? { store, tls: { cert: tls.cert, key: tls.key } } : { store });
   } catch (err) {
     await store.close();
+    tls?.dispose();
     throw err;
   }
   await app.fastify.listen({ host: config.host, port: config.port });
@@ -50,8 +60,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let stopping: Promise<void> | undefined;
   return {
     app,
-    url: `http://${host}:${port}`,
-    stop: () => (stopping ??= app.close()),
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
+    ...(tls ? { tls: { certFile: tls.certFile, generated: tls.generated, notAfter: tls.notAfter } } : {}),
+    stop: () => (stopping ??= app.close().finally(() => tls?.dispose())),
   };
 }
 

@@ -1,6 +1,10 @@
 /**
  * Black-box test harness: starts the real, built server (`bin/enrollgraph.js`) as a child process on
  * a free port with its own data directory, mints tokens against the same store, and speaks HTTP.
+ *
+ * With ENROLLGRAPH_TEST_STORE=postgres every server gets its own fresh PostgreSQL database instead
+ * (dropped by dispose), and `cli()` runs `--data <a test server's dir>` (or ENROLLGRAPH_DATA) against
+ * that server's database, so the same tests run on both stores.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,8 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { KeyRing } from '../src/identity/keys.js';
 import { mintAccessToken, type MintOptions } from '../src/identity/mint.js';
-import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
-import type { ProfileRecord } from '../src/store/store.js';
+import type { StorageConfig } from '../src/config.js';
+import { openStore as openConfiguredStore } from '../src/server.js';
+import type { ProfileRecord, Store } from '../src/store/store.js';
+import { createTestDatabase, TEST_STORE, type TestDatabase } from './pg-helpers.js';
 import { columnOf } from '../src/store/schema.js';
 import { androidForWorkEnrollmentProfile } from '../src/model/androidForWorkEnrollmentProfile.js';
 import { SystemClock } from '../src/time.js';
@@ -38,6 +44,7 @@ export interface CliResult {
 
 /** Runs the `enrollgraph` CLI to completion. */
 export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  ({ args, env } = onTestDatabase(args, env));
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -49,9 +56,35 @@ export function cli(args: string[], env: Record<string, string> = {}): Promise<C
   });
 }
 
+/** PostgreSQL databases of the test servers, by the data directory they stand in for. */
+const databases = new Map<string, TestDatabase>();
+
+/** `--data DIR` / ENROLLGRAPH_DATA=DIR of a test server on PostgreSQL → that server's database. */
+function onTestDatabase(args: string[], env: Record<string, string>): { args: string[]; env: Record<string, string> } {
+  if (databases.size === 0) return { args, env };
+  const out = [...args];
+  for (let i = 0; i < out.length - 1; i++) {
+    const db = out[i] === '--data' ? databases.get(out[i + 1]!) : undefined;
+    if (db) out.splice(i, 2, '--database', db.url);
+  }
+  const e = { ...env };
+  const db = e.ENROLLGRAPH_DATA !== undefined ? databases.get(e.ENROLLGRAPH_DATA) : undefined;
+  if (db) {
+    delete e.ENROLLGRAPH_DATA;
+    e.ENROLLGRAPH_DATABASE_URL = db.url;
+  }
+  return { args: out, env: e };
+}
+
 export interface TestServer {
   url: string;
   dataDir: string;
+  /** The store flags this server was started with (`--data DIR` or `--database URL`; none for --memory). */
+  storeArgs: string[];
+  /** The admin key it was started with (undefined with `adminKey: false`). */
+  adminKey: string | undefined;
+  /** A control API call (`/_admin/…`) with the admin key. */
+  admin(method: string, path: string, body?: unknown): Promise<Call>;
   proc: ChildProcess;
   output(): string;
   /** Mints a token on this server's store (delegated ReadWrite.All by default). */
@@ -59,6 +92,8 @@ export interface TestServer {
   /** Direct read of the store, to check what a call left behind. */
   stored(tenantId: string, id: string): Promise<ProfileRecord | undefined>;
   storedAll(tenantId: string): Promise<ProfileRecord[]>;
+  /** Opens another connection to this server's store (the caller closes it). */
+  openStore(): Promise<Store>;
   /** SIGTERM and wait for exit; returns the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL and wait. */
@@ -74,12 +109,32 @@ export interface StartOptions {
   /** 'none': pass no --data (the args choose the store, e.g. --memory). */
   storage?: 'data' | 'none';
   env?: Record<string, string>;
+  /** Serve this PostgreSQL database (not dropped by dispose) instead of the default store. */
+  database?: TestDatabase;
+  /** Keep Graph throttling on (default: the server runs with `--throttling off`, so suites that send many requests are not throttled). */
+  throttling?: boolean;
+  /** The admin key to start with (`--admin-key`); default a random one; false = none (the store's, generated at first start). */
+  adminKey?: string | false;
 }
 
 /** Starts `enrollgraph serve` on a free port and waits until it listens. */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(opts.storage === 'none' ? [] : ['--data', dataDir]), '--log-level', 'warn', ...(opts.args ?? [])], {
+  // The store: the given database; on PostgreSQL runs, a new database per data directory (the same
+  // one again for a restart on the same directory); else SQLite in the directory.
+  let database = opts.database;
+  if (!database && opts.storage !== 'none' && TEST_STORE === 'postgres') {
+    database = databases.get(dataDir);
+    if (!database) {
+      database = await createTestDatabase();
+      databases.set(dataDir, database);
+    }
+  }
+  const storage: StorageConfig = database ? { kind: 'postgres', url: database.url } : { kind: 'sqlite', dataDir };
+  const storeArgs = opts.storage === 'none' ? [] : database ? ['--database', database.url] : ['--data', dataDir];
+  const adminKey = opts.adminKey === false ? undefined : opts.adminKey ?? `test-admin-${randomUUID()}`;
+  const controlArgs = [...(opts.throttling ? [] : ['--throttling', 'off']), ...(adminKey !== undefined ? ['--admin-key', adminKey] : [])];
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...storeArgs, '--log-level', 'warn', ...controlArgs, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,10 +155,10 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       reject(new Error(`server exited with ${code}:\n${out}`));
     });
   });
-  let store: SqliteStore | undefined;
+  let store: Store | undefined;
   let keys: KeyRing | undefined;
   const openStore = async () => {
-    store ??= openSqliteStore(dataDir);
+    store ??= await openConfiguredStore(storage);
     keys ??= await KeyRing.open(store, new SystemClock());
     return { store, keys };
   };
@@ -115,6 +170,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const server: TestServer = {
     url,
     dataDir,
+    storeArgs,
+    adminKey,
+    admin: (method, path, body) => call(url, method, path, { ...(adminKey !== undefined ? { token: adminKey } : {}), ...(body !== undefined ? { body } : {}) }),
     proc,
     output: () => out,
     async token(o = {}) {
@@ -128,6 +186,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       const order = ['createdDateTime', 'id'].map((p) => ({ column: columnOf(androidForWorkEnrollmentProfile, p), desc: false }));
       return (await openStore()).store.listProfiles({ tenantId, orderBy: order, limit: 1_000_000 });
     },
+    openStore: () => openConfiguredStore(storage),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
@@ -141,7 +200,13 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       disposed = true;
       await server.kill9();
       await store?.close();
-      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.keepData) {
+        rmSync(dataDir, { recursive: true, force: true });
+        if (database && database !== opts.database) {
+          databases.delete(dataDir);
+          await database.drop();
+        }
+      }
     },
   };
   return server;

@@ -25,6 +25,7 @@ const VERSIONS: Record<string, ApiVersion> = { 'v1.0': 'v1.0', beta: 'beta' };
 const KEY_SYNTAX = /^([^()]+)\((.*)\)$/s;
 
 function decode(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -52,12 +52,29 @@ const METHODS: Record<Target['kind'], readonly string[]> = {
   action: ['POST'],
 };
 
+/** An authenticated call as the control plane sees it, before it runs. */
+export interface GraphCall {
+  req: GraphRequest;
+  /** Upper-case method. */
+  method: string;
+  target: Target;
+  principal: Principal;
+}
+
+/**
+ * Runs before every authenticated call, each `$batch` item too (src/control/: throttling and fault
+ * injection): may delay the call or throw (a GraphError answers it); may return a function that is
+ * given the call's response when it succeeds.
+ */
+export type GraphCallHook = (call: GraphCall) => Promise<((res: GraphResponse) => void) | void>;
+
 export interface GraphServiceDeps {
   store: Store;
   verifier: TokenVerifier;
   profiles: ProfileService;
   policy: PolicyOptions;
   paging: { pageSize: number; maxPageSize: number; secret: Buffer };
+  onCall?: GraphCallHook;
 }
 
 /** The same request with `$skip`/`$skiptoken` replaced by the new skiptoken, as an absolute URL. */
@@ -108,6 +125,13 @@ export class GraphService {
     }
 
     const principal = await this.deps.verifier.verify(req.headers.authorization);
+    const observe = await this.deps.onCall?.({ req, method, target, principal });
+    const res = await this.authenticated(req, version, target, method, principal);
+    observe?.(res);
+    return res;
+  }
+
+  private async authenticated(req: GraphRequest, version: ApiVersion, target: Target, method: string, principal: Principal): Promise<GraphResponse> {
     if (target.kind === 'batch') {
       this.checkMethod(target, method);
       const items = parseBatch(req.body);

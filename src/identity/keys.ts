@@ -31,8 +31,8 @@ export class KeyRing {
       const kid = randomUUID().replace(/-/g, '');
       const pub = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
       const priv = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
-      await store.insertSigningKey({ kid, privateJwk: JSON.stringify(priv), publicJwk: JSON.stringify(pub), createdUs: clock.nowUs() });
-      // Re-read: a process that started at the same moment may have inserted first; the oldest key wins.
+      // Inserted only if the store still has no key: of processes starting together, one key wins.
+      await store.insertFirstSigningKey({ kid, privateJwk: JSON.stringify(priv), publicJwk: JSON.stringify(pub), createdUs: clock.nowUs() });
       records = await store.listSigningKeys();
     }
     const ring = new KeyRing(store, undefined as never, new Map(), []);

@@ -30,6 +30,7 @@ const MESSAGES = {
 } as const;
 
 interface CacheEntry {
+  token: string;
   principal: Principal;
   exp: number;
   nbf: number;
@@ -62,10 +63,13 @@ export class TokenVerifier {
   async verify(authorization: string | undefined): Promise<Principal> {
     const token = bearer(authorization);
     const nowSec = this.clock.nowUs() / 1e6;
-    const hit = this.cache.get(token);
-    if (hit) {
+    // Keyed by the signature (hashing a short key is cheaper than the whole 1–2 KB token), confirmed by
+    // comparing the whole token.
+    const key = cacheKey(token);
+    const hit = this.cache.get(key);
+    if (hit && hit.token === token) {
       if (nowSec > hit.exp + CLOCK_TOLERANCE_SECONDS) {
-        this.cache.delete(token);
+        this.cache.delete(key);
         throw errors.unauthenticated(MESSAGES.expired);
       }
       if (nowSec < hit.nbf - CLOCK_TOLERANCE_SECONDS) throw errors.unauthenticated(MESSAGES.notYetValid);
@@ -77,7 +81,7 @@ export class TokenVerifier {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-    this.cache.set(token, { principal, exp: payload.exp!, nbf: payload.nbf ?? 0 });
+    this.cache.set(key, { token, principal, exp: payload.exp!, nbf: payload.nbf ?? 0 });
     return principal;
   }
 
@@ -113,8 +117,16 @@ export class TokenVerifier {
   }
 }
 
+function cacheKey(token: string): string {
+  return token.length > 48 ? token.slice(-48) : token;
+}
+
 function bearer(authorization: string | undefined): string {
   if (!authorization) throw errors.unauthenticated(MESSAGES.empty);
+  // Fast path: "Bearer <token>" as every client sends it.
+  if (authorization.startsWith('Bearer ') && authorization.length > 7 && authorization.charCodeAt(7) !== 32 && !authorization.endsWith(' ')) {
+    return authorization.slice(7);
+  }
   const m = /^Bearer(?:\s+(.*))?$/i.exec(authorization.trim());
   if (!m) throw errors.unauthenticated(MESSAGES.malformed);
   const token = (m[1] ?? '').trim();

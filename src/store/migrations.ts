@@ -36,6 +36,27 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'index for displayName filters and order',
     statements: () => [`CREATE INDEX ${profile.table}_name ON ${profile.table} (tenant_id, display_name, id)`],
   },
+  {
+    version: 3,
+    name: 'control plane: throttling counters, clock, fault rules, settings, enrolled devices',
+    // The same SQL on both dialects: BIGINT has INTEGER affinity in SQLite.
+    statements: () => [
+      'CREATE TABLE throttle_counters (bucket TEXT PRIMARY KEY, window_start BIGINT NOT NULL, n BIGINT NOT NULL)',
+      'CREATE TABLE clock_settings (id INTEGER PRIMARY KEY, frozen_us BIGINT, offset_us BIGINT NOT NULL)',
+      'INSERT INTO clock_settings (id, frozen_us, offset_us) VALUES (1, NULL, 0)',
+      'CREATE TABLE fault_rules (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, spec TEXT NOT NULL, hits BIGINT NOT NULL)',
+      'CREATE TABLE control_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
+      `CREATE TABLE enrolled_devices (
+  device_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  profile_id TEXT NOT NULL,
+  serial_number TEXT,
+  model TEXT,
+  enrolled_us BIGINT NOT NULL
+)`,
+      'CREATE INDEX enrolled_devices_profile ON enrolled_devices (tenant_id, profile_id)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

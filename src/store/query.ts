@@ -99,8 +99,19 @@ class Builder {
     return this.two(c, `(${this.col(c)} LIKE ${this.p(pattern)})`);
   }
 
-  /** Rows strictly after the keyset position in the given order. */
+  /**
+   * Rows strictly after the keyset position in the given order. When every key is non-null and runs
+   * in one direction this is a row-value comparison, which both databases answer with one index range
+   * scan; otherwise the expansion below, led by a bound on the first key so the scan still starts at
+   * the position rather than at the beginning of the tenant.
+   */
   after(keys: OrderKey[], values: Value[]): string {
+    if (keys.every((k) => k.column.notNull && k.desc === keys[0]!.desc) && values.every((v) => v !== null)) {
+      const cols = keys.map((k) => this.col(k.column)).join(', ');
+      return `((${cols}) ${keys[0]!.desc ? '<' : '>'} (${values.map((v) => this.p(v)).join(', ')}))`;
+    }
+    const first = keys[0]!;
+    const bound = first.column.notNull && values[0] !== null ? `${this.col(first.column)} ${first.desc ? '<=' : '>='} ${this.p(values[0]!)} AND ` : '';
     const ors: string[] = [];
     for (let i = 0; i < keys.length; i++) {
       const parts: string[] = [];
@@ -108,7 +119,7 @@ class Builder {
       parts.push(this.beyond(keys[i]!, values[i]!));
       ors.push(`(${parts.join(' AND ')})`);
     }
-    return `(${ors.join(' OR ')})`;
+    return `(${bound}(${ors.join(' OR ')}))`;
   }
 
   private same(c: ColumnDef, v: Value): string {

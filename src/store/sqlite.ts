@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import type {
-  NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
+  EnrollmentResult, NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
 } from './store.js';
 
 export const SQLITE_FILE = 'enrollgraph.db';
@@ -41,8 +42,14 @@ function toRecord(r: ProfileRow): ProfileRecord {
   };
 }
 
+export interface SqliteOptions {
+  /** Checkpoint the WAL from a worker thread instead of inside commits (for a long-running server). */
+  backgroundCheckpoints?: boolean;
+}
+
 /** Opens (creating if needed) the database file in `dataDir`, or an in-memory database when dataDir is null. */
-export function openSqliteStore(dataDir: string | null): SqliteStore {
+export function openSqliteStore(dataDir: string | null, opts: SqliteOptions = {}): SqliteStore {
+  let checkpointer: SqliteCheckpointer | undefined;
   let db: Database.Database;
   if (dataDir === null) {
     db = new Database(':memory:');
@@ -54,10 +61,14 @@ export function openSqliteStore(dataDir: string | null): SqliteStore {
     // power loss may drop the last transactions.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    if (opts.backgroundCheckpoints) {
+      db.pragma('wal_autocheckpoint = 0');
+      checkpointer = new SqliteCheckpointer(join(dataDir, SQLITE_FILE));
+    }
   }
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  return new SqliteStore(db);
+  return new SqliteStore(db, checkpointer);
 }
 
 function migrate(db: Database.Database): void {
@@ -80,7 +91,11 @@ export class SqliteStore implements Store {
   private readonly q;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {
+  /** `db` is public so the control plane (sqlite-control.ts) shares this connection and its transactions. */
+  constructor(
+    readonly db: Database.Database,
+    private readonly checkpointer?: SqliteCheckpointer,
+  ) {
     const t = profileDef.table;
     this.q = {
       version: db.prepare('SELECT MAX(version) AS v FROM schema_migrations'),
@@ -104,8 +119,16 @@ export class SqliteStore implements Store {
       ),
       saveQr: db.prepare(`UPDATE ${t} SET qr_png = ? WHERE tenant_id = ? AND id = ? AND token_value = ?`),
       byToken: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE token_value = ?`),
+      enroll: db.prepare(
+        `UPDATE ${t} SET enrolled_device_count = enrolled_device_count + 1 WHERE token_value = ? AND token_expires_us > ?
+         RETURNING tenant_id, id, enrolled_device_count`,
+      ),
       keys: db.prepare('SELECT kid, private_jwk, public_jwk, created_us FROM signing_keys ORDER BY created_us, kid'),
       insertKey: db.prepare('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_us) VALUES (?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING'),
+      // One statement: SQLite takes the write lock before it reads, so racing processes insert once.
+      insertFirstKey: db.prepare(
+        'INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_us) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys)',
+      ),
       tenant: db.prepare('SELECT tenant_id, licensed FROM tenants WHERE tenant_id = ?'),
       setTenant: db.prepare(
         'INSERT INTO tenants (tenant_id, licensed) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET licensed = excluded.licensed',
@@ -120,6 +143,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    await this.checkpointer?.close();
   }
 
   async listProfiles(query: RowQuery): Promise<ProfileRecord[]> {
@@ -190,6 +214,11 @@ export class SqliteStore implements Store {
     return row && toRecord(row);
   }
 
+  async enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined> {
+    const row = this.q.enroll.get(tokenValue, nowUs) as { tenant_id: string; id: string; enrolled_device_count: number } | undefined;
+    return row && { tenantId: row.tenant_id, profileId: row.id, enrolledDeviceCount: row.enrolled_device_count };
+  }
+
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     return (this.q.keys.all() as { kid: string; private_jwk: string; public_jwk: string; created_us: number }[]).map((r) => ({
       kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createdUs: r.created_us,
@@ -198,6 +227,10 @@ export class SqliteStore implements Store {
 
   async insertSigningKey(k: SigningKeyRecord): Promise<void> {
     this.q.insertKey.run(k.kid, k.privateJwk, k.publicJwk, k.createdUs);
+  }
+
+  async insertFirstSigningKey(k: SigningKeyRecord): Promise<boolean> {
+    return this.q.insertFirstKey.run(k.kid, k.privateJwk, k.publicJwk, k.createdUs).changes > 0;
   }
 
   async getTenant(tenantId: string): Promise<TenantRecord | undefined> {

@@ -50,6 +50,13 @@ export interface TenantRecord {
   licensed: boolean;
 }
 
+/** A device counted by `enrollDevice`: the profile that holds the token, and its new count. */
+export interface EnrollmentResult {
+  tenantId: string;
+  profileId: string;
+  enrolledDeviceCount: number;
+}
+
 /** What `setToken` did. `duplicate` means another profile already holds that token value. */
 export type SetTokenResult = 'ok' | 'not-found' | 'duplicate';
 
@@ -76,10 +83,20 @@ export interface Store {
   saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void>;
   /** The profile holding a token value, in any tenant. */
   findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined>;
+  /**
+   * Adds one to `enrolledDeviceCount` of the profile holding this token, in one conditional statement,
+   * only while the token is current and `nowUs` is before its expiry; undefined (nothing changed) otherwise.
+   */
+  enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Inserts a key unless one with that kid exists (so racing first starts converge). */
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Inserts the key only if the store holds no signing key at all, atomically even across processes;
+   * true if it was inserted. Processes starting together on an empty store so agree on one key.
+   */
+  insertFirstSigningKey(key: SigningKeyRecord): Promise<boolean>;
 
   getTenant(tenantId: string): Promise<TenantRecord | undefined>;
   setTenantLicensed(tenantId: string, licensed: boolean): Promise<void>;

@@ -1,0 +1,48 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics of one process (`GET /metrics`). Each process counts what it served; with
+ * several processes, sum them in Prometheus.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'operation' | 'status'>;
+  readonly latency: Histogram<'operation'>;
+  readonly throttled: Counter<'scope'>;
+  readonly tokensCreated: Counter;
+  readonly tokensRevoked: Counter;
+  readonly devicesEnrolled: Counter;
+  readonly enrollmentsRefused: Counter<'reason'>;
+  readonly faults: Counter<'kind'>;
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'enrollgraph_http_requests_total', help: 'HTTP requests served, by operation and status.', labelNames: ['operation', 'status'], registers,
+    });
+    this.latency = new Histogram({
+      name: 'enrollgraph_http_request_duration_seconds', help: 'Time to answer an HTTP request, by operation.', labelNames: ['operation'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
+    });
+    this.throttled = new Counter({
+      name: 'enrollgraph_throttled_requests_total', help: 'Graph calls (batch items included) refused with 429 by throttling, by the limit that refused them.',
+      labelNames: ['scope'], registers,
+    });
+    this.tokensCreated = new Counter({ name: 'enrollgraph_enrollment_tokens_created_total', help: 'Successful createToken calls.', registers });
+    this.tokensRevoked = new Counter({ name: 'enrollgraph_enrollment_tokens_revoked_total', help: 'Successful revokeToken calls.', registers });
+    this.devicesEnrolled = new Counter({ name: 'enrollgraph_devices_enrolled_total', help: 'Devices enrolled with a token.', registers });
+    this.enrollmentsRefused = new Counter({
+      name: 'enrollgraph_enrollments_refused_total', help: 'Enrollment attempts refused, by reason.', labelNames: ['reason'], registers,
+    });
+    this.faults = new Counter({ name: 'enrollgraph_faults_injected_total', help: 'Fault rules that fired, by kind.', labelNames: ['kind'], registers });
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'enrollgraph_' });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

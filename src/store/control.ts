@@ -1,0 +1,111 @@
+import type { ProfileRecord, TenantRecord } from './store.js';
+
+/**
+ * The control plane's storage boundary: throttling counters, the clock's settings, fault rules, the
+ * admin key, enrolled devices, and whole-state operations (snapshot, reset, seed). Kept apart from
+ * `Store` (the Graph data) so that each backend can implement it on its own terms; the SQLite one
+ * lives in `sqlite-control.ts`, the PostgreSQL one in `postgres-control.ts`. Times are integer microseconds since the epoch.
+ */
+
+/** The clock as stored: frozen at an instant, or running with an offset from the machine's clock. */
+export interface ClockSettings {
+  /** When set, "now" is this instant and does not move. */
+  frozenUs: number | null;
+  /** Added to the machine's clock when not frozen. */
+  offsetUs: number;
+}
+
+export const SYSTEM_CLOCK: ClockSettings = { frozenUs: null, offsetUs: 0 };
+
+/** A throttling counter and the most it may reach in one window. */
+export interface ThrottleBucket {
+  key: string;
+  limit: number;
+}
+
+/** A fault rule as stored: its definition (JSON text, owned by src/faults/) and how often it matched. */
+export interface FaultRuleRecord {
+  id: string;
+  /** Rules are evaluated in this order (creation order). */
+  position: number;
+  spec: string;
+  hits: number;
+}
+
+export interface DeviceRecord {
+  deviceId: string;
+  tenantId: string;
+  profileId: string;
+  serialNumber: string | null;
+  model: string | null;
+  enrolledUs: number;
+}
+
+/** A profile as exported: the stored record without caches. */
+export type StateProfile = Omit<ProfileRecord, 'qrPng'>;
+
+/** Everything a snapshot holds, in store terms. */
+export interface StateData {
+  clock: ClockSettings;
+  tenants: TenantRecord[];
+  profiles: StateProfile[];
+  devices: DeviceRecord[];
+  faults: FaultRuleRecord[];
+}
+
+export const EMPTY_STATE: StateData = { clock: SYSTEM_CLOCK, tenants: [], profiles: [], devices: [], faults: [] };
+
+export interface ControlStore {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /**
+   * Fixed-window counters shared by every process on the store: when no bucket has reached its limit
+   * in the window starting at `windowStartUs`, adds one to every bucket and returns undefined;
+   * otherwise changes nothing and returns the key of the first bucket at its limit. Atomic.
+   */
+  consume(buckets: readonly ThrottleBucket[], windowStartUs: number): Promise<string | undefined>;
+  /** A bucket's count in the window (0 when it has none there). A bucket counts in one window at a time: another window starts it afresh. */
+  peek(key: string, windowStartUs: number): Promise<number>;
+  /** Forgets counters whose window started before `beforeUs`. */
+  pruneCounters(beforeUs: number): Promise<void>;
+
+  getClock(): Promise<ClockSettings>;
+  setClock(settings: ClockSettings): Promise<void>;
+  /** Moves "now" forward (or back, when negative) atomically; returns the new settings. */
+  advanceClock(us: number): Promise<ClockSettings>;
+
+  listFaultRules(): Promise<FaultRuleRecord[]>;
+  /** Stores a rule after the existing ones; returns it with its position. */
+  insertFaultRule(id: string, spec: string): Promise<FaultRuleRecord>;
+  deleteFaultRule(id: string): Promise<boolean>;
+  /** Deletes every rule; returns how many there were. */
+  deleteAllFaultRules(): Promise<number>;
+  /** Adds one to a rule's matches atomically and returns the new count; undefined when the rule is gone. */
+  hitFaultRule(id: string): Promise<number | undefined>;
+
+  /** Stores `candidate` as the admin key unless one is stored; returns the stored key. */
+  initAdminKey(candidate: string): Promise<string>;
+  setAdminKey(key: string): Promise<void>;
+  getAdminKey(): Promise<string | undefined>;
+
+  insertDevice(device: DeviceRecord): Promise<void>;
+  listDevices(tenantId?: string): Promise<DeviceRecord[]>;
+
+  /** All state, read in one transaction. */
+  exportState(): Promise<StateData>;
+  /**
+   * Replaces all state (profiles, tenants, devices, faults, clock; throttling counters are cleared)
+   * with `data`, in one transaction. With `onlyIfEmpty`, does nothing and returns false when the store
+   * holds any profile or tenant.
+   */
+  replaceState(data: StateData, opts?: { onlyIfEmpty?: boolean }): Promise<boolean>;
+  /** Replaces one tenant's profiles, tenant row, devices and throttling counters with `data`'s rows of that tenant. */
+  replaceTenant(tenantId: string, data: StateData): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** The throttling bucket keys of one tenant start with this (so a tenant reset can clear them). */
+export function tenantBucketPrefix(tenantId: string): string {
+  return `g:${tenantId}:`;
+}

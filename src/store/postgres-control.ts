@@ -1,0 +1,291 @@
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
+import {
+  tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord, type StateData,
+  type ThrottleBucket,
+} from './control.js';
+import { StoreUnavailableError } from './errors.js';
+
+/**
+ * The control plane on PostgreSQL: the same tables as the SQLite control store (migration 3, run by
+ * the PostgresStore), on a small pool of its own. Counters are exact across instances: `consume` locks
+ * the buckets' rows (in key order, so concurrent calls cannot deadlock) before it checks and counts.
+ * Whole-state replacements run in one transaction under an advisory lock, so instances that start
+ * together with a seed apply it once.
+ */
+
+const T = profileDef.table;
+const ADMIN_KEY = 'admin_key';
+const LOCK_NAMESPACE = 0x45470001; // shared with postgres.ts
+const LOCK_REPLACE_STATE = 3;
+const INT8_OID = 20;
+
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID && format !== 'binary' ? (s: string) => Number(s) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+const PROFILE_COLUMNS = 'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count';
+
+export async function openPostgresControlStore(opts: { url: string; timeoutMs?: number }): Promise<PostgresControlStore> {
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: 4,
+    connectionTimeoutMillis: timeoutMs,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: timeoutMs,
+    idle_in_transaction_session_timeout: Math.max(timeoutMs * 2, 1_000),
+    keepAlive: true,
+    application_name: 'enrollgraph-control',
+    types: TYPES,
+  });
+  pool.on('error', () => undefined);
+  return new PostgresControlStore(pool);
+}
+
+function unavailable(err: unknown): unknown {
+  if (err instanceof pg.DatabaseError) {
+    const cls = (err.code ?? '').slice(0, 2);
+    if (!['08', '53', '57', '58'].includes(cls)) return err;
+  } else if (err instanceof TypeError || err instanceof RangeError) {
+    return err;
+  }
+  return new StoreUnavailableError(`PostgreSQL (control): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+type Q = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+
+export class PostgresControlStore implements ControlStore {
+  readonly kind = 'postgres' as const;
+  private closed = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async q(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(text, values);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  private async tx<R>(fn: (q: Q) => Promise<R>, begin = 'BEGIN'): Promise<R> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw unavailable(err);
+    }
+    let broken = false;
+    try {
+      await client.query(begin);
+      const result = await fn((text, values = []) => client.query(text, values));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw unavailable(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async consume(buckets: readonly ThrottleBucket[], windowStartUs: number): Promise<string | undefined> {
+    const keys = [...new Set(buckets.map((b) => b.key))].sort();
+    return this.tx(async (q) => {
+      await q('INSERT INTO throttle_counters (bucket, window_start, n) SELECT k, $2, 0 FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT (bucket) DO NOTHING', [keys, windowStartUs]);
+      const rows = (await q('SELECT bucket, window_start, n FROM throttle_counters WHERE bucket = ANY($1::text[]) ORDER BY bucket FOR UPDATE', [keys])).rows as {
+        bucket: string; window_start: number; n: number;
+      }[];
+      const counts = new Map(rows.map((r) => [r.bucket, r.window_start === windowStartUs ? r.n : 0]));
+      for (const b of buckets) if ((counts.get(b.key) ?? 0) >= b.limit) return b.key;
+      await q(
+        `UPDATE throttle_counters SET n = CASE WHEN window_start = $2 THEN n + 1 ELSE 1 END, window_start = $2 WHERE bucket = ANY($1::text[])`,
+        [keys, windowStartUs],
+      );
+      return undefined;
+    });
+  }
+
+  async peek(key: string, windowStartUs: number): Promise<number> {
+    const row = (await this.q('SELECT window_start, n FROM throttle_counters WHERE bucket = $1', [key])).rows[0] as { window_start: number; n: number } | undefined;
+    return row && row.window_start === windowStartUs ? row.n : 0;
+  }
+
+  async pruneCounters(beforeUs: number): Promise<void> {
+    await this.q('DELETE FROM throttle_counters WHERE window_start < $1', [beforeUs]);
+  }
+
+  async getClock(): Promise<ClockSettings> {
+    const row = (await this.q('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1')).rows[0] as { frozen_us: number | null; offset_us: number } | undefined;
+    return row ? { frozenUs: row.frozen_us, offsetUs: row.offset_us } : { frozenUs: null, offsetUs: 0 };
+  }
+
+  async setClock(s: ClockSettings): Promise<void> {
+    await this.q('UPDATE clock_settings SET frozen_us = $1, offset_us = $2 WHERE id = 1', [s.frozenUs, s.offsetUs]);
+  }
+
+  async advanceClock(us: number): Promise<ClockSettings> {
+    const row = (
+      await this.q(
+        `UPDATE clock_settings SET frozen_us = frozen_us + $1::bigint,
+           offset_us = CASE WHEN frozen_us IS NULL THEN offset_us + $1::bigint ELSE offset_us END
+         WHERE id = 1 RETURNING frozen_us, offset_us`,
+        [us],
+      )
+    ).rows[0] as { frozen_us: number | null; offset_us: number };
+    return { frozenUs: row.frozen_us, offsetUs: row.offset_us };
+  }
+
+  async listFaultRules(): Promise<FaultRuleRecord[]> {
+    return (await this.q('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id')).rows.map(toFault);
+  }
+
+  async insertFaultRule(id: string, spec: string): Promise<FaultRuleRecord> {
+    const r = await this.q('INSERT INTO fault_rules (id, seq, spec, hits) SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, 0 FROM fault_rules RETURNING id, seq, spec, hits', [id, spec]);
+    return toFault(r.rows[0]);
+  }
+
+  async deleteFaultRule(id: string): Promise<boolean> {
+    return ((await this.q('DELETE FROM fault_rules WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  }
+
+  async deleteAllFaultRules(): Promise<number> {
+    return (await this.q('DELETE FROM fault_rules')).rowCount ?? 0;
+  }
+
+  async hitFaultRule(id: string): Promise<number | undefined> {
+    return (await this.q('UPDATE fault_rules SET hits = hits + 1 WHERE id = $1 RETURNING hits', [id])).rows[0]?.hits as number | undefined;
+  }
+
+  async initAdminKey(candidate: string): Promise<string> {
+    await this.q('INSERT INTO control_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [ADMIN_KEY, candidate]);
+    return (await this.getAdminKey())!;
+  }
+
+  async setAdminKey(key: string): Promise<void> {
+    await this.q('INSERT INTO control_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [ADMIN_KEY, key]);
+  }
+
+  async getAdminKey(): Promise<string | undefined> {
+    return (await this.q('SELECT value FROM control_settings WHERE name = $1', [ADMIN_KEY])).rows[0]?.value as string | undefined;
+  }
+
+  async insertDevice(d: DeviceRecord): Promise<void> {
+    await this.q(
+      'INSERT INTO enrolled_devices (device_id, tenant_id, profile_id, serial_number, model, enrolled_us) VALUES ($1, $2, $3, $4, $5, $6)',
+      [d.deviceId, d.tenantId, d.profileId, d.serialNumber, d.model, d.enrolledUs],
+    );
+  }
+
+  async listDevices(tenantId?: string): Promise<DeviceRecord[]> {
+    const r = tenantId === undefined
+      ? await this.q('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id')
+      : await this.q('SELECT * FROM enrolled_devices WHERE tenant_id = $1 ORDER BY enrolled_us, device_id', [tenantId]);
+    return r.rows.map(toDevice);
+  }
+
+  async exportState(): Promise<StateData> {
+    return this.tx(async (q) => {
+      const clock = (await q('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1')).rows[0] as { frozen_us: number | null; offset_us: number };
+      const tenants = (await q('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id COLLATE "C"')).rows.map((r) => ({
+        tenantId: r.tenant_id as string, licensed: r.licensed as boolean,
+      }));
+      const profiles = (await q(`SELECT ${PROFILE_COLUMNS} FROM ${T} ORDER BY tenant_id, created_us, id`)).rows.map((r) => ({
+        tenantId: r.tenant_id, id: r.id, displayName: r.display_name, description: r.description, createdUs: r.created_us,
+        modifiedUs: r.modified_us, tokenValue: r.token_value, tokenExpiresUs: r.token_expires_us, enrolledDeviceCount: r.enrolled_device_count,
+      }));
+      const devices = (await q('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id COLLATE "C"')).rows.map(toDevice);
+      const faults = (await q('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id')).rows.map(toFault);
+      return { clock: clock ? { frozenUs: clock.frozen_us, offsetUs: clock.offset_us } : { frozenUs: null, offsetUs: 0 }, tenants, profiles, devices, faults };
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async replaceState(data: StateData, opts: { onlyIfEmpty?: boolean } = {}): Promise<boolean> {
+    return this.tx(async (q) => {
+      await q('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCK_REPLACE_STATE]);
+      if (opts.onlyIfEmpty) {
+        const used = (await q(`SELECT EXISTS (SELECT 1 FROM ${T}) OR EXISTS (SELECT 1 FROM tenants) AS used`)).rows[0].used as boolean;
+        if (used) return false;
+      }
+      await q(`DELETE FROM ${T}`);
+      await q('DELETE FROM tenants');
+      await q('DELETE FROM enrolled_devices');
+      await q('DELETE FROM fault_rules');
+      await q('DELETE FROM throttle_counters');
+      await q('UPDATE clock_settings SET frozen_us = $1, offset_us = $2 WHERE id = 1', [data.clock.frozenUs, data.clock.offsetUs]);
+      await insertRows(q, data);
+      if (data.faults.length > 0) {
+        await q('INSERT INTO fault_rules (id, seq, spec, hits) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])', [
+          data.faults.map((f) => f.id), data.faults.map((f) => f.position), data.faults.map((f) => f.spec), data.faults.map((f) => f.hits),
+        ]);
+      }
+      return true;
+    });
+  }
+
+  async replaceTenant(tenantId: string, data: StateData): Promise<void> {
+    const prefix = tenantBucketPrefix(tenantId);
+    await this.tx(async (q) => {
+      await q('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCK_REPLACE_STATE]);
+      await q(`DELETE FROM ${T} WHERE tenant_id = $1`, [tenantId]);
+      await q('DELETE FROM tenants WHERE tenant_id = $1', [tenantId]);
+      await q('DELETE FROM enrolled_devices WHERE tenant_id = $1', [tenantId]);
+      await q('DELETE FROM throttle_counters WHERE substr(bucket, 1, $1::int) = $2', [prefix.length, prefix]);
+      await insertRows(q, {
+        ...data,
+        tenants: data.tenants.filter((t) => t.tenantId === tenantId),
+        profiles: data.profiles.filter((p) => p.tenantId === tenantId),
+        devices: data.devices.filter((d) => d.tenantId === tenantId),
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+async function insertRows(q: Q, data: Pick<StateData, 'tenants' | 'profiles' | 'devices'>): Promise<void> {
+  if (data.tenants.length > 0) {
+    await q('INSERT INTO tenants (tenant_id, licensed) SELECT * FROM unnest($1::text[], $2::boolean[])', [
+      data.tenants.map((t) => t.tenantId), data.tenants.map((t) => t.licensed),
+    ]);
+  }
+  const p = data.profiles;
+  if (p.length > 0) {
+    await q(
+      `INSERT INTO ${T} (${PROFILE_COLUMNS}, qr_png)
+       SELECT *, NULL FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::int[])`,
+      [
+        p.map((x) => x.tenantId), p.map((x) => x.id), p.map((x) => x.displayName), p.map((x) => x.description), p.map((x) => x.createdUs),
+        p.map((x) => x.modifiedUs), p.map((x) => x.tokenValue), p.map((x) => x.tokenExpiresUs), p.map((x) => x.enrolledDeviceCount),
+      ],
+    );
+  }
+  const d = data.devices;
+  if (d.length > 0) {
+    await q(
+      `INSERT INTO enrolled_devices (device_id, tenant_id, profile_id, serial_number, model, enrolled_us)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])`,
+      [d.map((x) => x.deviceId), d.map((x) => x.tenantId), d.map((x) => x.profileId), d.map((x) => x.serialNumber), d.map((x) => x.model), d.map((x) => x.enrolledUs)],
+    );
+  }
+}
+
+function toFault(r: Record<string, unknown>): FaultRuleRecord {
+  return { id: r.id as string, position: r.seq as number, spec: r.spec as string, hits: r.hits as number };
+}
+
+function toDevice(r: Record<string, unknown>): DeviceRecord {
+  return {
+    deviceId: r.device_id as string, tenantId: r.tenant_id as string, profileId: r.profile_id as string,
+    serialNumber: r.serial_number as string | null, model: r.model as string | null, enrolledUs: r.enrolled_us as number,
+  };
+}

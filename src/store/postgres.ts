@@ -1,0 +1,392 @@
+import pg from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
+import { StoreUnavailableError } from './errors.js';
+import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
+import type {
+  EnrollmentResult, NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
+} from './store.js';
+
+/**
+ * The PostgreSQL store: the same tables, migrations and behaviour as the SQLite store, shared by any
+ * number of server processes. Every state change is one statement (row locks make concurrent calls on
+ * one profile serialise, each seeing the previous one's result), so there are no read-modify-write
+ * races between instances. The fixed statements are named prepared statements; compiled list queries
+ * are parameterised but unnamed (their shapes are open-ended, and a named statement lives as long as
+ * its connection).
+ *
+ * Failure: every wait is bounded by `timeoutMs` (checking a connection out of the pool, or opening
+ * one; then the statement, on the server by `statement_timeout` and on the client by a read timeout
+ * for a silent network). When the database cannot answer, methods throw `StoreUnavailableError`, and
+ * a connection that failed is discarded, so the pool reconnects when the database is back.
+ */
+
+export const DEFAULT_POOL_SIZE = 10;
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+export interface PostgresOptions {
+  /** `postgres://user:password@host:port/database?…` */
+  url: string;
+  /** Most connections this process opens. */
+  poolSize?: number;
+  /** Bound on each wait for the database, in ms. */
+  timeoutMs?: number;
+}
+
+/** The profile table's columns in `ProfileRecord` order. */
+const PROFILE_COLUMNS =
+  'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png';
+
+interface ProfileRow {
+  tenant_id: string;
+  id: string;
+  display_name: string;
+  description: string | null;
+  created_us: number;
+  modified_us: number;
+  token_value: string | null;
+  token_expires_us: number;
+  enrolled_device_count: number;
+  qr_png: string | null;
+}
+
+function toRecord(r: ProfileRow): ProfileRecord {
+  return {
+    tenantId: r.tenant_id,
+    id: r.id,
+    displayName: r.display_name,
+    description: r.description,
+    createdUs: r.created_us,
+    modifiedUs: r.modified_us,
+    tokenValue: r.token_value,
+    tokenExpiresUs: r.token_expires_us,
+    enrolledDeviceCount: r.enrolled_device_count,
+    qrPng: r.qr_png,
+  };
+}
+
+const INT8_OID = 20;
+/**
+ * BIGINT columns hold microsecond timestamps (and COUNT(*) results). pg returns them as strings by
+ * default; every value this server writes came from a JS number (timestamps up to year 2255 are below
+ * 2^53, and `0001-01-01` in µs is exactly representable), so Number() gives it back exactly.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID && format !== 'binary' ? (s: string) => Number(s) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** Advisory lock keys (two int4 keys: a namespace for this application, then the purpose). */
+const LOCK_NAMESPACE = 0x45470001; // 'EG' 0001
+const LOCK_MIGRATE = 1;
+const LOCK_FIRST_KEY = 2;
+
+const t = profileDef.table;
+/** The fixed statements, prepared once per connection under their names. */
+const SQL = {
+  version: 'SELECT MAX(version) AS v FROM schema_migrations',
+  get: `SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE tenant_id = $1 AND id = $2`,
+  insert: `INSERT INTO ${t} (tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png)
+    VALUES ($1, $2, $3, $4, $5, $5, NULL, $6, 0, NULL) RETURNING ${PROFILE_COLUMNS}`,
+  update: `UPDATE ${t} SET display_name = COALESCE($3::text, display_name),
+      description = CASE WHEN $4::boolean THEN $5::text ELSE description END,
+      modified_us = $6
+    WHERE tenant_id = $1 AND id = $2 RETURNING ${PROFILE_COLUMNS}`,
+  delete: `DELETE FROM ${t} WHERE tenant_id = $1 AND id = $2`,
+  setToken: `UPDATE ${t} SET token_value = $3, token_expires_us = $4, modified_us = $5, qr_png = NULL WHERE tenant_id = $1 AND id = $2`,
+  revoke: `UPDATE ${t} SET token_value = NULL, token_expires_us = $3, modified_us = $3, qr_png = NULL WHERE tenant_id = $1 AND id = $2`,
+  saveQr: `UPDATE ${t} SET qr_png = $4 WHERE tenant_id = $1 AND id = $2 AND token_value = $3`,
+  byToken: `SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE token_value = $1`,
+  enroll: `UPDATE ${t} SET enrolled_device_count = enrolled_device_count + 1 WHERE token_value = $1 AND token_expires_us > $2
+    RETURNING tenant_id, id, enrolled_device_count`,
+  keys: 'SELECT kid, private_jwk, public_jwk, created_us FROM signing_keys ORDER BY created_us, kid',
+  insertKey: 'INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_us) VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING',
+  insertFirstKey: `INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_us)
+    SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)`,
+  tenant: 'SELECT tenant_id, licensed FROM tenants WHERE tenant_id = $1',
+  setTenant: 'INSERT INTO tenants (tenant_id, licensed) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET licensed = excluded.licensed',
+} as const;
+type Named = keyof typeof SQL;
+
+/** SQLSTATEs (or their two-character classes) that mean "the database cannot answer now", not "this request is wrong". */
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58']);
+const UNAVAILABLE_CODES = new Set(['40001', '40P01', '55P03', '25P03', '3D000']);
+/** SQLSTATEs after which the connection itself is gone. */
+const BROKEN_CODES = new Set(['25P03', '57P01', '57P02', '57P03', '57P04', '57P05']);
+
+function sqlState(err: unknown): string | undefined {
+  return err instanceof pg.DatabaseError && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** True when a failed connection must not go back to the pool. */
+function connectionBroken(err: unknown): boolean {
+  const code = sqlState(err);
+  if (code === undefined) return true; // a socket error, a read timeout, "Connection terminated…"
+  return code.startsWith('08') || BROKEN_CODES.has(code);
+}
+
+/** The error to throw for a failed statement: StoreUnavailableError when retrying later may succeed. */
+function classify(err: unknown, what: string): unknown {
+  if (err instanceof StoreUnavailableError) return err;
+  const code = sqlState(err);
+  if (code !== undefined) {
+    if (UNAVAILABLE_CLASSES.has(code.slice(0, 2)) || UNAVAILABLE_CODES.has(code)) {
+      return new StoreUnavailableError(`PostgreSQL ${what}: ${(err as Error).message} (${code})`, { cause: err });
+    }
+    return err;
+  }
+  if (err instanceof TypeError || err instanceof RangeError) return err; // a bug, not an outage
+  return new StoreUnavailableError(`PostgreSQL ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** A checked-out connection whose statements carry the client-side read timeout. */
+interface Connection {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[], name?: string): Promise<QueryResult<R>>;
+  /** True once the connection has failed (then no ROLLBACK is attempted: it would only wait). */
+  broken(): boolean;
+}
+
+/** BEGIN, `fn`, COMMIT; ROLLBACK when `fn` fails on a connection that still works. */
+async function transaction<T>(c: Connection, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN');
+  try {
+    const result = await fn();
+    await c.query('COMMIT');
+    return result;
+  } catch (err) {
+    if (!c.broken() && !connectionBroken(err)) await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Opens a pool on the database and brings its schema to the latest version. */
+export async function openPostgresStore(opts: PostgresOptions): Promise<PostgresStore> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? DEFAULT_POOL_SIZE,
+    connectionTimeoutMillis: timeoutMs,
+    idleTimeoutMillis: 30_000,
+    // Server-side bounds, so a stuck statement or transaction releases its locks.
+    statement_timeout: timeoutMs,
+    idle_in_transaction_session_timeout: Math.max(timeoutMs * 2, 1_000),
+    keepAlive: true,
+    application_name: 'enrollgraph',
+    types: TYPES,
+  });
+  // An idle connection that fails (the server restarted, the network dropped) is removed by the pool;
+  // without a listener the 'error' event would end the process.
+  pool.on('error', () => undefined);
+  const store = new PostgresStore(pool, timeoutMs);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /**
+   * Applies the migrations this version knows and the database lacks, one transaction each, under an
+   * advisory lock: instances starting together migrate one after the other, and the later ones find
+   * nothing left to do.
+   */
+  async migrate(): Promise<void> {
+    const budget = Math.max(this.timeoutMs, 60_000); // DDL and waiting for another instance may take longer
+    await this.withConnection('migrate', budget, async (c) => {
+      await c.query(`SET statement_timeout = ${budget}`);
+      await c.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, LOCK_MIGRATE]);
+      try {
+        await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+        const current = (await c.query<{ v: number | null }>(SQL.version)).rows[0]?.v ?? 0;
+        for (const m of MIGRATIONS) {
+          if (m.version <= current) continue;
+          await transaction(c, async () => {
+            for (const sql of m.statements('postgres')) await c.query(sql);
+            await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          });
+        }
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, LOCK_MIGRATE]);
+        await c.query(`SET statement_timeout = ${this.timeoutMs}`);
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` on a pooled connection within `budgetMs`: waiting for the connection and every statement
+   * share that budget (the statements' client-side read timeout also covers a silent network, where
+   * statement_timeout cannot help). The connection goes back to the pool unless it failed; then it is
+   * closed, and the pool opens a new one when needed.
+   */
+  private async withConnection<T>(what: string, budgetMs: number, fn: (c: Connection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('the PostgreSQL store is closed');
+    const deadline = Date.now() + budgetMs;
+    let client: PoolClient;
+    try {
+      client = await this.acquire(deadline);
+    } catch (err) {
+      // Whatever stops a connection from opening (refused, timed out, a pool that stays full,
+      // authentication, a missing database) is an outage from the request's point of view.
+      throw new StoreUnavailableError(`PostgreSQL unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    let broken: Error | undefined;
+    // A checked-out client emits 'error' when its socket fails; without a listener that would crash.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
+    const conn: Connection = {
+      query: <R extends QueryResultRow>(text: string, values: unknown[] = [], name?: string) =>
+        client.query<R>({ text, values, ...(name === undefined ? {} : { name }), query_timeout: Math.max(1, deadline - Date.now()) } as pg.QueryConfig),
+      broken: () => broken !== undefined,
+    };
+    try {
+      return await fn(conn);
+    } catch (err) {
+      if (connectionBroken(err)) broken ??= err instanceof Error ? err : new Error(String(err));
+      throw classify(err, what);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  /** A pooled connection by `deadline`; one that arrives later goes back to the pool. */
+  private async acquire(deadline: number): Promise<PoolClient> {
+    const pending = this.pool.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out waiting for a connection')), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      return await Promise.race([pending, late]);
+    } catch (err) {
+      pending.then((c) => c.release(), () => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One statement on a pooled connection; the fixed ones by name, so each connection prepares them once. */
+  private async run<R extends QueryResultRow>(name: Named | undefined, text: string, values: unknown[]): Promise<QueryResult<R>> {
+    return this.withConnection(name ?? 'query', this.timeoutMs + 250, (c) => c.query<R>(text, values, name && `eg_${name}`));
+  }
+
+  private named<R extends QueryResultRow>(name: Named, values: unknown[]): Promise<QueryResult<R>> {
+    return this.run<R>(name, SQL[name], values);
+  }
+
+  async ping(): Promise<void> {
+    const v = (await this.named<{ v: number | null }>('version', [])).rows[0]?.v ?? 0;
+    // A newer schema (another instance already upgraded) still serves this version: migrations add.
+    if (v < LATEST_VERSION) throw new Error(`schema at version ${v}, expected ${LATEST_VERSION}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  async listProfiles(query: RowQuery): Promise<ProfileRecord[]> {
+    const { sql, params } = compileSelect('postgres', t, PROFILE_COLUMNS, 'tenant_id', query);
+    return (await this.run<ProfileRow>(undefined, sql, params)).rows.map(toRecord);
+  }
+
+  async countProfiles(tenantId: string, where?: Condition): Promise<number> {
+    const { sql, params } = compileCount('postgres', t, 'tenant_id', tenantId, where);
+    return (await this.run<{ n: number }>(undefined, sql, params)).rows[0]!.n;
+  }
+
+  async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
+    const row = (await this.named<ProfileRow>('get', [tenantId, id])).rows[0];
+    return row && toRecord(row);
+  }
+
+  async insertProfile(p: NewProfile): Promise<ProfileRecord> {
+    return toRecord((await this.named<ProfileRow>('insert', [p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.tokenExpiresUs])).rows[0]!);
+  }
+
+  async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {
+    const row = (
+      await this.named<ProfileRow>('update', [
+        tenantId, id, patch.displayName ?? null, patch.description !== undefined, patch.description ?? null, nowUs,
+      ])
+    ).rows[0];
+    return row && toRecord(row);
+  }
+
+  async deleteProfile(tenantId: string, id: string): Promise<boolean> {
+    return ((await this.named('delete', [tenantId, id])).rowCount ?? 0) > 0;
+  }
+
+  async setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
+    try {
+      return ((await this.named('setToken', [tenantId, id, tokenValue, expiresUs, nowUs])).rowCount ?? 0) > 0 ? 'ok' : 'not-found';
+    } catch (err) {
+      if (sqlState(err) === '23505') return 'duplicate';
+      throw err;
+    }
+  }
+
+  async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
+    return ((await this.named('revoke', [tenantId, id, nowUs])).rowCount ?? 0) > 0;
+  }
+
+  async saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void> {
+    await this.named('saveQr', [tenantId, id, tokenValue, pngBase64]);
+  }
+
+  async findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined> {
+    const row = (await this.named<ProfileRow>('byToken', [tokenValue])).rows[0];
+    return row && toRecord(row);
+  }
+
+  async enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined> {
+    const row = (await this.named<{ tenant_id: string; id: string; enrolled_device_count: number }>('enroll', [tokenValue, nowUs])).rows[0];
+    return row && { tenantId: row.tenant_id, profileId: row.id, enrolledDeviceCount: row.enrolled_device_count };
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = (await this.named<{ kid: string; private_jwk: string; public_jwk: string; created_us: number }>('keys', [])).rows;
+    return rows.map((r) => ({ kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createdUs: r.created_us }));
+  }
+
+  async insertSigningKey(k: SigningKeyRecord): Promise<void> {
+    await this.named('insertKey', [k.kid, k.privateJwk, k.publicJwk, k.createdUs]);
+  }
+
+  async insertFirstSigningKey(k: SigningKeyRecord): Promise<boolean> {
+    // Under READ COMMITTED two transactions could both see no key; the advisory lock orders them, and
+    // the second one's INSERT (a new snapshot) sees the first one's key.
+    return this.withConnection('insertFirstSigningKey', this.timeoutMs + 250, (c) =>
+      transaction(c, async () => {
+        await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCK_FIRST_KEY]);
+        const res = await c.query(SQL.insertFirstKey, [k.kid, k.privateJwk, k.publicJwk, k.createdUs], 'eg_insertFirstKey');
+        return (res.rowCount ?? 0) > 0;
+      }),
+    );
+  }
+
+  async getTenant(tenantId: string): Promise<TenantRecord | undefined> {
+    const row = (await this.named<{ tenant_id: string; licensed: boolean }>('tenant', [tenantId])).rows[0];
+    return row && { tenantId: row.tenant_id, licensed: row.licensed };
+  }
+
+  async setTenantLicensed(tenantId: string, licensed: boolean): Promise<void> {
+    await this.named('setTenant', [tenantId, licensed]);
+  }
+}

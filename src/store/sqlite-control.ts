@@ -1,0 +1,256 @@
+import type Database from 'better-sqlite3';
+import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
+import {
+  tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord, type StateData,
+  type StateProfile, type ThrottleBucket,
+} from './control.js';
+import type { TenantRecord } from './store.js';
+
+const ADMIN_KEY = 'admin_key';
+const T = profileDef.table;
+
+interface DeviceRow {
+  device_id: string;
+  tenant_id: string;
+  profile_id: string;
+  serial_number: string | null;
+  model: string | null;
+  enrolled_us: number;
+}
+
+const toDevice = (r: DeviceRow): DeviceRecord => ({
+  deviceId: r.device_id, tenantId: r.tenant_id, profileId: r.profile_id, serialNumber: r.serial_number, model: r.model, enrolledUs: r.enrolled_us,
+});
+
+interface ProfileRow {
+  tenant_id: string;
+  id: string;
+  display_name: string;
+  description: string | null;
+  created_us: number;
+  modified_us: number;
+  token_value: string | null;
+  token_expires_us: number;
+  enrolled_device_count: number;
+}
+
+const PROFILE_COLUMNS = 'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count';
+
+const toProfile = (r: ProfileRow): StateProfile => ({
+  tenantId: r.tenant_id, id: r.id, displayName: r.display_name, description: r.description, createdUs: r.created_us,
+  modifiedUs: r.modified_us, tokenValue: r.token_value, tokenExpiresUs: r.token_expires_us, enrolledDeviceCount: r.enrolled_device_count,
+});
+
+/**
+ * The control plane on the SQLite database of the `SqliteStore` (the same connection, so a snapshot
+ * import covers the Graph data and the control state in one transaction). Write transactions are
+ * IMMEDIATE: they take SQLite's write lock before reading, so counters are exact across every
+ * process on the database file.
+ */
+export class SqliteControlStore implements ControlStore {
+  readonly kind = 'sqlite' as const;
+  private readonly q;
+  private readonly consumeTx;
+  private readonly exportTx;
+  private readonly replaceTx;
+  private readonly replaceTenantTx;
+
+  constructor(private readonly db: Database.Database) {
+    this.q = {
+      counter: db.prepare('SELECT window_start, n FROM throttle_counters WHERE bucket = ?'),
+      bump: db.prepare(
+        `INSERT INTO throttle_counters (bucket, window_start, n) VALUES (?, ?, 1)
+         ON CONFLICT (bucket) DO UPDATE SET
+           n = CASE WHEN throttle_counters.window_start = excluded.window_start THEN throttle_counters.n + 1 ELSE 1 END,
+           window_start = excluded.window_start`,
+      ),
+      prune: db.prepare('DELETE FROM throttle_counters WHERE window_start < ?'),
+      clearCounters: db.prepare('DELETE FROM throttle_counters'),
+      clearTenantCounters: db.prepare('DELETE FROM throttle_counters WHERE substr(bucket, 1, ?) = ?'),
+      clock: db.prepare('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1'),
+      setClock: db.prepare('UPDATE clock_settings SET frozen_us = ?, offset_us = ? WHERE id = 1'),
+      advance: db.prepare(
+        `UPDATE clock_settings SET frozen_us = frozen_us + @us, offset_us = CASE WHEN frozen_us IS NULL THEN offset_us + @us ELSE offset_us END
+         WHERE id = 1 RETURNING frozen_us, offset_us`,
+      ),
+      faults: db.prepare('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id'),
+      insertFault: db.prepare(
+        'INSERT INTO fault_rules (id, seq, spec, hits) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, 0 FROM fault_rules RETURNING id, seq, spec, hits',
+      ),
+      insertFaultRecord: db.prepare('INSERT INTO fault_rules (id, seq, spec, hits) VALUES (?, ?, ?, ?)'),
+      deleteFault: db.prepare('DELETE FROM fault_rules WHERE id = ?'),
+      deleteFaults: db.prepare('DELETE FROM fault_rules'),
+      hitFault: db.prepare('UPDATE fault_rules SET hits = hits + 1 WHERE id = ? RETURNING hits'),
+      setting: db.prepare('SELECT value FROM control_settings WHERE name = ?'),
+      initSetting: db.prepare('INSERT INTO control_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      setSetting: db.prepare('INSERT INTO control_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      insertDevice: db.prepare(
+        'INSERT INTO enrolled_devices (device_id, tenant_id, profile_id, serial_number, model, enrolled_us) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      devices: db.prepare('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id'),
+      tenantDevices: db.prepare('SELECT * FROM enrolled_devices WHERE tenant_id = ? ORDER BY enrolled_us, device_id'),
+      deleteDevices: db.prepare('DELETE FROM enrolled_devices'),
+      deleteTenantDevices: db.prepare('DELETE FROM enrolled_devices WHERE tenant_id = ?'),
+      profiles: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${T} ORDER BY tenant_id, created_us, id`),
+      insertProfile: db.prepare(`INSERT INTO ${T} (${PROFILE_COLUMNS}, qr_png) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`),
+      deleteProfiles: db.prepare(`DELETE FROM ${T}`),
+      deleteTenantProfiles: db.prepare(`DELETE FROM ${T} WHERE tenant_id = ?`),
+      anyData: db.prepare(`SELECT EXISTS (SELECT 1 FROM ${T}) OR EXISTS (SELECT 1 FROM tenants) AS used`),
+      tenants: db.prepare('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id'),
+      insertTenant: db.prepare('INSERT INTO tenants (tenant_id, licensed) VALUES (?, ?)'),
+      deleteTenants: db.prepare('DELETE FROM tenants'),
+      deleteTenant: db.prepare('DELETE FROM tenants WHERE tenant_id = ?'),
+    };
+
+    this.consumeTx = db.transaction((buckets: readonly ThrottleBucket[], windowStartUs: number): string | undefined => {
+      for (const b of buckets) {
+        const row = this.q.counter.get(b.key) as { window_start: number; n: number } | undefined;
+        const n = row && row.window_start === windowStartUs ? row.n : 0;
+        if (n >= b.limit) return b.key;
+      }
+      for (const b of buckets) this.q.bump.run(b.key, windowStartUs);
+      return undefined;
+    });
+
+    this.exportTx = db.transaction((): StateData => ({
+      clock: this.readClock(),
+      tenants: (this.q.tenants.all() as { tenant_id: string; licensed: number }[]).map((r) => ({ tenantId: r.tenant_id, licensed: r.licensed === 1 })),
+      profiles: (this.q.profiles.all() as ProfileRow[]).map(toProfile),
+      devices: (this.q.devices.all() as DeviceRow[]).map(toDevice),
+      faults: this.readFaults(),
+    }));
+
+    this.replaceTx = db.transaction((data: StateData, onlyIfEmpty: boolean): boolean => {
+      if (onlyIfEmpty && (this.q.anyData.get() as { used: number }).used === 1) return false;
+      this.q.deleteProfiles.run();
+      this.q.deleteTenants.run();
+      this.q.deleteDevices.run();
+      this.q.deleteFaults.run();
+      this.q.clearCounters.run();
+      this.q.setClock.run(data.clock.frozenUs, data.clock.offsetUs);
+      this.insertRows(data.tenants, data.profiles, data.devices);
+      for (const f of data.faults) this.q.insertFaultRecord.run(f.id, f.position, f.spec, f.hits);
+      return true;
+    });
+
+    this.replaceTenantTx = db.transaction((tenantId: string, data: StateData): void => {
+      this.q.deleteTenantProfiles.run(tenantId);
+      this.q.deleteTenant.run(tenantId);
+      this.q.deleteTenantDevices.run(tenantId);
+      const prefix = tenantBucketPrefix(tenantId);
+      this.q.clearTenantCounters.run(prefix.length, prefix);
+      this.insertRows(
+        data.tenants.filter((t) => t.tenantId === tenantId),
+        data.profiles.filter((p) => p.tenantId === tenantId),
+        data.devices.filter((d) => d.tenantId === tenantId),
+      );
+    });
+  }
+
+  private insertRows(tenants: readonly TenantRecord[], profiles: readonly StateProfile[], devices: readonly DeviceRecord[]): void {
+    for (const t of tenants) this.q.insertTenant.run(t.tenantId, t.licensed ? 1 : 0);
+    for (const p of profiles) {
+      this.q.insertProfile.run(
+        p.tenantId, p.id, p.displayName, p.description, p.createdUs, p.modifiedUs, p.tokenValue, p.tokenExpiresUs, p.enrolledDeviceCount,
+      );
+    }
+    for (const d of devices) this.q.insertDevice.run(d.deviceId, d.tenantId, d.profileId, d.serialNumber, d.model, d.enrolledUs);
+  }
+
+  private readClock(): ClockSettings {
+    const row = this.q.clock.get() as { frozen_us: number | null; offset_us: number } | undefined;
+    return row ? { frozenUs: row.frozen_us, offsetUs: row.offset_us } : { frozenUs: null, offsetUs: 0 };
+  }
+
+  async consume(buckets: readonly ThrottleBucket[], windowStartUs: number): Promise<string | undefined> {
+    return this.consumeTx.immediate(buckets, windowStartUs);
+  }
+
+  async peek(key: string, windowStartUs: number): Promise<number> {
+    const row = this.q.counter.get(key) as { window_start: number; n: number } | undefined;
+    return row && row.window_start === windowStartUs ? row.n : 0;
+  }
+
+  async pruneCounters(beforeUs: number): Promise<void> {
+    this.q.prune.run(beforeUs);
+  }
+
+  async getClock(): Promise<ClockSettings> {
+    return this.readClock();
+  }
+
+  async setClock(s: ClockSettings): Promise<void> {
+    this.q.setClock.run(s.frozenUs, s.offsetUs);
+  }
+
+  async advanceClock(us: number): Promise<ClockSettings> {
+    const row = this.q.advance.get({ us }) as { frozen_us: number | null; offset_us: number };
+    return { frozenUs: row.frozen_us, offsetUs: row.offset_us };
+  }
+
+  private readFaults(): FaultRuleRecord[] {
+    return (this.q.faults.all() as { id: string; seq: number; spec: string; hits: number }[]).map((r) => ({
+      id: r.id, position: r.seq, spec: r.spec, hits: r.hits,
+    }));
+  }
+
+  async listFaultRules(): Promise<FaultRuleRecord[]> {
+    return this.readFaults();
+  }
+
+  async insertFaultRule(id: string, spec: string): Promise<FaultRuleRecord> {
+    const r = this.q.insertFault.get(id, spec) as { id: string; seq: number; spec: string; hits: number };
+    return { id: r.id, position: r.seq, spec: r.spec, hits: r.hits };
+  }
+
+  async deleteFaultRule(id: string): Promise<boolean> {
+    return this.q.deleteFault.run(id).changes > 0;
+  }
+
+  async deleteAllFaultRules(): Promise<number> {
+    return this.q.deleteFaults.run().changes;
+  }
+
+  async hitFaultRule(id: string): Promise<number | undefined> {
+    return (this.q.hitFault.get(id) as { hits: number } | undefined)?.hits;
+  }
+
+  async initAdminKey(candidate: string): Promise<string> {
+    this.q.initSetting.run(ADMIN_KEY, candidate);
+    return (this.q.setting.get(ADMIN_KEY) as { value: string }).value;
+  }
+
+  async setAdminKey(key: string): Promise<void> {
+    this.q.setSetting.run(ADMIN_KEY, key);
+  }
+
+  async getAdminKey(): Promise<string | undefined> {
+    return (this.q.setting.get(ADMIN_KEY) as { value: string } | undefined)?.value;
+  }
+
+  async insertDevice(d: DeviceRecord): Promise<void> {
+    this.q.insertDevice.run(d.deviceId, d.tenantId, d.profileId, d.serialNumber, d.model, d.enrolledUs);
+  }
+
+  async listDevices(tenantId?: string): Promise<DeviceRecord[]> {
+    const rows = (tenantId === undefined ? this.q.devices.all() : this.q.tenantDevices.all(tenantId)) as DeviceRow[];
+    return rows.map(toDevice);
+  }
+
+  async exportState(): Promise<StateData> {
+    // A deferred transaction: one consistent read of every table.
+    return this.exportTx();
+  }
+
+  async replaceState(data: StateData, opts: { onlyIfEmpty?: boolean } = {}): Promise<boolean> {
+    return this.replaceTx.immediate(data, opts.onlyIfEmpty === true);
+  }
+
+  async replaceTenant(tenantId: string, data: StateData): Promise<void> {
+    this.replaceTenantTx.immediate(tenantId, data);
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the SqliteStore, which closes it.
+  }
+}
