@@ -93,7 +93,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     done();
   });
 
-  if (config.logLevel !== 'silent') {
+  // One access-log line per request at level info (and below); no hook at all when it would log nothing.
+  if (['trace', 'debug', 'info'].includes(config.logLevel)) {
     fastify.addHook('onResponse', (req, reply, done) => {
       req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
       done();
@@ -162,6 +163,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   fastify.register(authorityPlugin, { keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl });
   // /_admin/ (control API), /enrollment/android/enroll (devices), /metrics, and the request journal: src/control/.
   registerControl(fastify, control);
+  fastify.register(import('./console/plugin.js')); // the web console at /console/ (src/console/, console/)
 
   await fastify.ready();
   return {

@@ -16,6 +16,12 @@ import { OPEN_DEFAULT_SCOPES, type AppIdentity, type IdentityDirectory, type Use
 export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
 export const GRANT_PASSWORD = 'password';
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const GRANT_AUTHORIZATION_CODE = 'authorization_code';
+
+/** Redeems one-time authorization codes (authorize.ts): checks client, redirect_uri and PKCE, or throws an OAuthError. */
+export interface CodeRedeemer {
+  redeem(params: Record<string, string>, urlTenant: string | undefined): { tenantId: string; app: AppIdentity; user: UserIdentity; scope: string };
+}
 
 /** Lifetime of issued access and id tokens, in seconds. */
 export const TOKEN_LIFETIME_SECONDS = 3599;
@@ -53,6 +59,7 @@ export class TokenService {
     private readonly keys: KeyRing,
     private readonly identities: IdentityDirectory,
     private readonly clock: Clock,
+    private readonly codes?: CodeRedeemer,
   ) {}
 
   async token(req: TokenRequest): Promise<TokenResponse> {
@@ -65,6 +72,9 @@ export class TokenService {
         return this.password(req);
       case GRANT_JWT_BEARER:
         return this.onBehalfOf(req);
+      case GRANT_AUTHORIZATION_CODE:
+        if (this.codes) return this.authorizationCode(req, this.codes);
+        throw oauthErrors.unsupportedGrant(grant);
       default:
         throw oauthErrors.unsupportedGrant(grant);
     }
@@ -183,6 +193,13 @@ export class TokenService {
       consentedScopes: this.identities.mode === 'open' ? 'any' : [],
     };
     return this.delegated(req, tenantId, app, user, scope);
+  }
+
+  /** Authorization code + PKCE (the console's sign-in): the code names tenant, app, user and scope. */
+  private async authorizationCode(req: TokenRequest, codes: CodeRedeemer): Promise<TokenResponse> {
+    const grant = codes.redeem(req.params, this.tenantOf(req));
+    const scope = this.scopes({ ...req, params: { ...req.params, scope: grant.scope } }, grant.tenantId);
+    return this.delegated(req, grant.tenantId, grant.app, grant.user, scope);
   }
 
   /** Verifies an on-behalf-of assertion: one of our own access tokens, unexpired. */

@@ -15,6 +15,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyRing } from '../identity/keys.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../time.js';
+import { AuthorizationCodes, registerAuthorize } from './authorize.js';
 import { OAuthError, oauthErrorBody, oauthErrors } from './errors.js';
 import { TokenService, type TokenRequest } from './grants.js';
 import { IdentityDirectory } from './identities.js';
@@ -37,7 +38,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export const authorityPlugin: FastifyPluginAsync<AuthorityOptions> = async (fastify, opts) => {
   const identities = opts.identitiesFile !== undefined ? IdentityDirectory.fromFile(opts.identitiesFile) : IdentityDirectory.open();
   for (const { tenantId, licensed } of identities.licensing) await opts.store.setTenantLicensed(tenantId, licensed);
-  const tokens = new TokenService(opts.keys, identities, opts.clock);
+  const codes = new AuthorizationCodes(identities, opts.clock);
+  const tokens = new TokenService(opts.keys, identities, opts.clock, codes);
 
   // Form bodies only; any other body reads as no parameters (so the answer is a missing-parameter error).
   fastify.removeAllContentTypeParsers();
@@ -83,7 +85,8 @@ export const authorityPlugin: FastifyPluginAsync<AuthorityOptions> = async (fast
       frontchannel_logout_supported: true,
       end_session_endpoint: `${path}/oauth2/v2.0/logout`,
       claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'name', 'oid', 'tid', 'preferred_username', 'ver'],
-      grant_types_supported: ['client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      code_challenge_methods_supported: ['S256'],
       tenant_region_scope: 'NA',
       cloud_instance_name: 'microsoftonline.com',
       cloud_graph_host_name: 'graph.windows.net',
@@ -106,6 +109,9 @@ export const authorityPlugin: FastifyPluginAsync<AuthorityOptions> = async (fast
     const body = await tokens.token(request);
     return sendJson(reply.header('Pragma', 'no-cache'), body);
   });
+
+  // Authorization code + PKCE: the login page and its form (authorize.ts).
+  registerAuthorize(fastify, { codes, tenantRoute: TENANT });
 
   fastify.get(`/${TENANT}/oauth2/v2.0/token`, async (req) => {
     throw oauthErrors.postOnly(req.method);

@@ -185,7 +185,7 @@ describe('local authority, open mode (no identity file)', () => {
     const missing = oauthError(await token(server.url, domain, { client_id: clientId }, { 'x-correlation': correlation }), 400, 'invalid_request', 900144);
     assert.equal(missing.correlation_id, correlation, 'correlation_id echoes client-request-id');
     assert.match(missing.error_description, /'grant_type'/);
-    oauthError(await token(server.url, domain, { grant_type: 'authorization_code', client_id: clientId }), 400, 'unsupported_grant_type', 70003);
+    oauthError(await token(server.url, domain, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: clientId }), 400, 'unsupported_grant_type', 70003);
     oauthError(await token(server.url, domain, { grant_type: 'client_credentials', client_secret: 'x', scope: `${GRAPH}/.default` }), 400, 'invalid_request', 900144);
     oauthError(await token(server.url, domain, { grant_type: 'client_credentials', client_id: clientId, client_secret: 'x' }), 400, 'invalid_request', 900144);
     oauthError(await token(server.url, domain, { grant_type: 'client_credentials', client_id: clientId, client_secret: 'x', scope: `${GRAPH}/${RW}` }), 400, 'invalid_scope', 1002012);
