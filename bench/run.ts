@@ -21,6 +21,8 @@
  *   BENCH_SCENARIOS       comma-separated subset of the Enrollgraph scenarios (default: all)
  *   BENCH_SERVER_ARGS     arguments for `enrollgraph serve` (default "--log-level warn"; e.g. add
  *                         "--memory" to compare with in-memory SQLite, or "--qr-threads 0")
+ *   BENCH_POSTGRES=0      skip the PostgreSQL scenarios (bench/postgres.ts: createToken and GET with one
+ *                         instance and with --workers 2, on a database it creates; BENCH_PG_URL)
  *   BENCH_CPU_PROF=1      run the Enrollgraph server under --cpu-prof (profile in .bench/cpu-profiles/)
  *                         and print where its CPU time went
  *
@@ -43,6 +45,7 @@ import {
   startBaseline, startEnrollgraph, summarize, summarizeCpuProfile,
   type Load, type Measurement, type ProfileSummary, type Row,
 } from './lib.js';
+import { benchPostgres } from './postgres.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -241,6 +244,13 @@ async function main(): Promise<number> {
     await server.stop();
     const crash = server.crashed();
     if (crash && !rows.some((r) => r.measurement.serverCrash)) failures.push(`enrollgraph ${crash}`);
+
+    // 2b. The same on PostgreSQL: one instance, then --workers 2 (bench/postgres.ts; BENCH_POSTGRES=0 skips).
+    if (process.env.BENCH_POSTGRES !== '0') {
+      const pg = await benchPostgres({ load, baselineRps: b.rps, serverArgs, env: SERVER_ENV });
+      rows.push(...pg.rows);
+      failures.push(...pg.failures, ...pg.rows.flatMap((r) => describeFailure(r.measurement)));
+    }
 
     // 3. The baseline again: did the machine's speed change while the scenarios ran?
     if (recheck) {

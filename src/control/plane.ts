@@ -58,7 +58,8 @@ export class ControlPlane {
   readonly throttle: Throttle;
   readonly enrollment: DeviceEnrollment;
   /** Tenants of requests in flight, by request id (for the journal; a batch's items share its id). */
-  private readonly tenants = new Map<string, string>();
+  /** Per request id: the caller's tenant and the operation, as the Graph pipeline established them. */
+  private readonly calls = new Map<string, { tenant: string; operation: string | undefined }>();
   private adminKeyHash: Buffer;
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
@@ -144,11 +145,11 @@ export class ControlPlane {
 
   /** GraphService's hook: injected faults, then throttling, for every authenticated call and each batch item. */
   readonly onCall: GraphCallHook = async ({ req, method, target, principal }) => {
-    if (!this.tenants.has(req.requestId)) {
-      if (this.tenants.size >= 10_000) this.tenants.delete(this.tenants.keys().next().value!);
-      this.tenants.set(req.requestId, principal.tenantId);
-    }
     const operation = operationOf(target, method);
+    if (!this.calls.has(req.requestId)) {
+      if (this.calls.size >= 10_000) this.calls.delete(this.calls.keys().next().value!);
+      this.calls.set(req.requestId, { tenant: principal.tenantId, operation });
+    }
     await this.faults.apply({ method, path: req.path, tenantId: principal.tenantId, operation });
     // The batch itself consumes no budget: each of its items is counted as it runs.
     if (operation !== 'batch') await this.throttle.admit(principal.tenantId, principal.appId, isWriteMethod(method));
@@ -157,11 +158,11 @@ export class ControlPlane {
     return undefined;
   };
 
-  /** The tenant of a request (known once its token was verified); forgotten after this call. */
-  takeTenant(requestId: string): string | null {
-    const t = this.tenants.get(requestId);
-    this.tenants.delete(requestId);
-    return t ?? null;
+  /** The tenant and operation of a request (known once its token was verified); forgotten after this call. */
+  takeCall(requestId: string): { tenant: string; operation: string | undefined } | undefined {
+    const c = this.calls.get(requestId);
+    if (c) this.calls.delete(requestId);
+    return c;
   }
 
   // ---- clock ----

@@ -19,17 +19,22 @@ export const QR_KEYS: readonly string[] = Object.freeze([
  * order is preserved for string keys) so the token value is escaped correctly.
  */
 export function qrContentFor(tokenValue: string): string {
-  return JSON.stringify({
-    'android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME':
-      'com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver',
-    'android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM': 'I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg',
-    'android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION':
-      'https://play.google.com/managed/downloadManagingApp?identifier=setup',
-    'android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE': {
-      'com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN': tokenValue,
-    },
-  });
+  // The fixed part is serialised once; only the token is escaped per call (this runs on every read).
+  return QR_PREFIX + JSON.stringify(tokenValue) + QR_SUFFIX;
 }
+
+const QR_TEMPLATE = JSON.stringify({
+  'android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME':
+    'com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver',
+  'android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM': 'I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg',
+  'android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION':
+    'https://play.google.com/managed/downloadManagingApp?identifier=setup',
+  'android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE': {
+    'com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN': '\u0000',
+  },
+});
+const QR_PREFIX = QR_TEMPLATE.slice(0, QR_TEMPLATE.indexOf('"\\u0000"'));
+const QR_SUFFIX = QR_TEMPLATE.slice(QR_TEMPLATE.indexOf('"\\u0000"') + '"\\u0000"'.length);
 
 /** Quiet zone around the symbol, in modules (the QR spec minimum). */
 export const QR_MARGIN_MODULES = 4;

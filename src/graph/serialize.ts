@@ -47,6 +47,27 @@ export function profileJson(p: Profile, select?: readonly PropertyDef[]): Record
   return out;
 }
 
+/**
+ * The JSON text of a whole profile (no `$select`), cached per profile and reused while every field
+ * is unchanged: reads of the same profile skip formatting and stringifying its ~3.5 KB (the escaped QR
+ * payload and the PNG). The fingerprint holds every stored field, so a change of any of them — even
+ * two writes in the same microsecond under a frozen clock — misses the cache.
+ */
+const textCache = new Map<string, { fingerprint: string; text: string }>();
+const TEXT_CACHE_SIZE = 2000;
+
+export function profileJsonText(p: Profile): string {
+  const key = `${p.tenantId}/${p.id}`;
+  const fingerprint = `${p.modifiedUs}|${p.createdUs}|${p.tokenExpiresUs}|${p.enrolledDeviceCount}|${p.tokenValue}|${p.qrCodePng === null ? 0 : 1}|${p.description === null ? '\u0000' : p.description}|${p.displayName}`;
+  const hit = textCache.get(key);
+  if (hit && hit.fingerprint === fingerprint) return hit.text;
+  const text = JSON.stringify(profileJson(p));
+  if (hit) textCache.delete(key);
+  else if (textCache.size >= TEXT_CACHE_SIZE) textCache.delete(textCache.keys().next().value!);
+  textCache.set(key, { fingerprint, text });
+  return text;
+}
+
 /** `{base}/{version}/$metadata#deviceManagement/{set}[(select)][/$entity]`. */
 export function contextUrl(base: string, version: ApiVersion, def: EntityDef, opts: { entity: boolean; select?: readonly PropertyDef[] }): string {
   const sel = opts.select ? `(${opts.select.map((p) => p.name).join(',')})` : '';

@@ -13,7 +13,7 @@ import {
   onlyAllow, parseCount, parseFilterOption, parseNonNegativeInt, parseOrderBy, parseSelect, readQueryOptions, SkipTokens, toCondition,
   type QueryOptions,
 } from './query.js';
-import { contextUrl, entityUrl, JSON_CONTENT_TYPE, profileJson, rawValue } from './serialize.js';
+import { contextUrl, entityUrl, JSON_CONTENT_TYPE, profileJson, profileJsonText, rawValue } from './serialize.js';
 import { validateActionBody, validateEntityBody } from './validate.js';
 
 /** A Graph call, independent of the HTTP framework (so `$batch` items can go through it too). */
@@ -192,7 +192,9 @@ export class GraphService {
         if (method === 'GET') {
           const select = parseSelect(options, def);
           const p = await this.found(profiles.get(tid, target.id), target.id);
-          return json(200, { '@odata.context': contextUrl(base, version, def, { entity: true, select }), ...profileJson(p, select) });
+          const context = contextUrl(base, version, def, { entity: true, select });
+          if (select) return json(200, { '@odata.context': context, ...profileJson(p, select) });
+          return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: `{"@odata.context":${JSON.stringify(context)},${profileJsonText(p).slice(1)}` };
         }
         if (method === 'DELETE') {
           if (!(await profiles.delete(tid, target.id))) throw this.notFound(target.id);
@@ -253,8 +255,14 @@ export class GraphService {
       const token = this.skipTokens.encode(binding, ordering.properties.map((o) => rawValue(last, o.property)));
       body['@odata.nextLink'] = nextLink(req, version, options, token);
     }
-    body.value = rows.map((p) => profileJson(p, select));
-    return json(200, body);
+    if (select) {
+      body.value = rows.map((p) => profileJson(p, select));
+      return json(200, body);
+    }
+    // Whole entities: splice in each profile's cached JSON text.
+    const head = JSON.stringify(body);
+    const text = `${head.slice(0, -1)},"value":[${rows.map((p) => profileJsonText(p)).join(',')}]}`;
+    return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: text };
   }
 
   private entityBody(base: string, version: ApiVersion, def: EntityDef, p: Profile): Record<string, unknown> {

@@ -90,6 +90,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q;
   private readonly statements = new Map<string, Database.Statement>();
+  private pending: { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
 
   /** `db` is public so the control plane (sqlite-control.ts) shares this connection and its transactions. */
   constructor(
@@ -167,34 +168,72 @@ export class SqliteStore implements Store {
     return st;
   }
 
+  /**
+   * Group commit: writes issued in the same turn of the event loop run in one transaction (each in its
+   * own savepoint, so one failing write does not undo the others), committed once. A write's promise
+   * settles only after that commit, so an acknowledged write is durable as before, and a burst of
+   * concurrent writes pays for one WAL commit instead of one each.
+   */
+  private write<T>(op: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) {
+          try {
+            results.push({ ok: true, value: this.db.transaction(w.op)() });
+          } catch (error) {
+            results.push({ ok: false, error });
+          }
+        }
+      }).immediate();
+    } catch (error) {
+      for (const w of batch) w.reject(error); // the commit itself failed: nothing of the batch is stored
+      return;
+    }
+    batch.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.value);
+      else w.reject(r.error);
+    });
+  }
+
   async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
     const row = this.q.get.get(tenantId, id) as ProfileRow | undefined;
     return row && toRecord(row);
   }
 
   async insertProfile(p: NewProfile): Promise<ProfileRecord> {
-    return toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow);
+    return this.write(() => toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow));
   }
 
   async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {
-    const row = this.q.update.get({
+    const row = await this.write(() => this.q.update.get({
       tenantId,
       id,
       nowUs,
       displayName: patch.displayName ?? null,
       setDescription: patch.description !== undefined ? 1 : 0,
       description: patch.description ?? null,
-    }) as ProfileRow | undefined;
+    }) as ProfileRow | undefined);
     return row && toRecord(row);
   }
 
   async deleteProfile(tenantId: string, id: string): Promise<boolean> {
-    return this.q.delete.run(tenantId, id).changes > 0;
+    return this.write(() => this.q.delete.run(tenantId, id).changes > 0);
   }
 
   async setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
     try {
-      return this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found';
+      return await this.write(() => (this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found'));
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
       throw err;
@@ -202,11 +241,11 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
-    return this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0;
+    return this.write(() => this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0);
   }
 
   async saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void> {
-    this.q.saveQr.run(pngBase64, tenantId, id, tokenValue);
+    await this.write(() => this.q.saveQr.run(pngBase64, tenantId, id, tokenValue));
   }
 
   async findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined> {
@@ -215,7 +254,7 @@ export class SqliteStore implements Store {
   }
 
   async enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined> {
-    const row = this.q.enroll.get(tokenValue, nowUs) as { tenant_id: string; id: string; enrolled_device_count: number } | undefined;
+    const row = await this.write(() => this.q.enroll.get(tokenValue, nowUs) as { tenant_id: string; id: string; enrolled_device_count: number } | undefined);
     return row && { tenantId: row.tenant_id, profileId: row.id, enrolledDeviceCount: row.enrolled_device_count };
   }
 
@@ -239,6 +278,6 @@ export class SqliteStore implements Store {
   }
 
   async setTenantLicensed(tenantId: string, licensed: boolean): Promise<void> {
-    this.q.setTenant.run(tenantId, licensed ? 1 : 0);
+    await this.write(() => this.q.setTenant.run(tenantId, licensed ? 1 : 0));
   }
 }

@@ -15,7 +15,7 @@ import { graphClientWithAzureIdentity } from './snippets/graph-client-azure-iden
 import { graphClientWithMsal } from './snippets/graph-client-msal.js';
 
 export interface ScenarioInput {
-  kind: 'v3-msal' | 'v3-msal-user' | 'v3-identity' | 'kiota-token' | 'kiota-identity-user' | 'oauth-probes';
+  kind: 'v3-msal' | 'v3-msal-user' | 'v3-identity' | 'kiota-token' | 'kiota-identity-user' | 'oauth-probes' | 'kiota-retry';
   server: string;
   tenant: string;
   clientId?: string;
@@ -65,7 +65,15 @@ export interface OperationsResult {
   unknownId: SeenError;
 }
 
-export type ScenarioOutput = { ok: true; operations?: OperationsResult; probes?: Record<string, unknown> } | { ok: false; error: string };
+/** kiota-retry: one list call through the SDK's default middleware while the server answers its first try with 429. */
+export interface RetryResult {
+  listedIds: string[];
+  elapsedMs: number;
+}
+
+export type ScenarioOutput =
+  | { ok: true; operations?: OperationsResult; probes?: Record<string, unknown>; retry?: RetryResult }
+  | { ok: false; error: string };
 
 interface Operations {
   list(): Promise<SeenProfile[]>;
@@ -305,6 +313,12 @@ async function run(input: ScenarioInput): Promise<ScenarioOutput> {
     }
     case 'oauth-probes':
       return { ok: true, probes: await probes(input) };
+    case 'kiota-retry': {
+      const token = input.token!;
+      const started = Date.now();
+      const page = await enrollmentProfiles(server, bearerToken(server, async () => token)).get();
+      return { ok: true, retry: { listedIds: (page?.value ?? []).map((p) => p.id ?? ''), elapsedMs: Date.now() - started } };
+    }
   }
 }
 

@@ -106,6 +106,7 @@ describe('Microsoft client libraries against Enrollgraph', () => {
   let strict: TestServer;
   let open: TestServer;
   let certFile: string;
+  let openToken: string;
   const results = new Map<string, Promise<ScenarioOutput>>();
 
   before(async () => {
@@ -148,7 +149,7 @@ describe('Microsoft client libraries against Enrollgraph', () => {
       body: new URLSearchParams({ grant_type: 'password', client_id: randomUUID(), username: `it@${openDomain}`, password: 'any', scope: `https://graph.microsoft.com/${RW} openid profile offline_access` }),
     });
     assert.equal(res.status, 200);
-    const openToken = ((await res.json()) as { access_token: string }).access_token;
+    openToken = ((await res.json()) as { access_token: string }).access_token;
 
     const https = { server: strict.url, tenant: domain, clientId: app.clientId, clientSecret: app.secret };
     const scenarios: [string, ScenarioInput, string | undefined][] = [
@@ -195,6 +196,20 @@ describe('Microsoft client libraries against Enrollgraph', () => {
 
   test('beta SDK (Kiota) over https + Azure Identity UsernamePasswordCredential (public client)', async () => {
     assertOperations(operationsOf(await results.get('kiota-identity-user')!), tenantId, 'ODataError');
+  });
+
+  test('beta SDK (Kiota) retries a 429 with Retry-After: 1 and then succeeds', async () => {
+    const token = openToken;
+    const rule = await open.admin('POST', '/_admin/faults', { operation: 'list', tenant: tenantIdForDomain(openDomain), status: 429, retryAfter: 1, nth: 1 });
+    assert.equal(rule.status, 201, rule.text);
+    const out = await runScenario({ kind: 'kiota-retry', server: open.url, tenant: openDomain, token });
+    assert.ok(out.ok, out.ok ? '' : out.error);
+    assert.ok(out.retry, 'the scenario listed');
+    assert.ok(out.retry.elapsedMs >= 1000, `the SDK waited for Retry-After (${out.retry.elapsedMs} ms)`);
+    const journal = await open.admin('GET', `/_admin/requests?tenant=${tenantIdForDomain(openDomain)}`);
+    const lists = (journal.json.value as { operation: string; status: number }[]).filter((r) => r.operation === 'list').slice(-2);
+    assert.deepEqual(lists.map((r) => r.status), [429, 200], 'first try throttled, the retry served');
+    await open.admin('DELETE', '/_admin/faults');
   });
 
   test('MSAL and Azure Identity: tokens, cache, on-behalf-of and OAuth errors from the authority', async () => {
