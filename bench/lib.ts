@@ -17,6 +17,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { v1Issuer } from '../src/identity/claims.js';
 import { KeyRing } from '../src/identity/keys.js';
 import { mintAccessToken, type MintOptions } from '../src/identity/mint.js';
+import { openStore } from '../src/server.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { SystemClock } from '../src/time.js';
 
@@ -259,13 +260,15 @@ export interface EnrollgraphOptions {
  * Starts the built server (`bin/enrollgraph.js serve --port 0 --data <temp dir>`, plus `args`) and
  * waits until it listens. `npm run build` must have run.
  *
- * Tokens are minted on the server's store (the SQLite file is shared). With `--memory` in `args` there
+ * Tokens are minted on the server's store (the SQLite file is shared; with `--database URL` in `args`,
+ * the PostgreSQL database, and no data dir is given). With `--memory` in `args` there
  * is no shared store, so the server is given a trusted issuer instead (`--trusted-issuers`: a JWKS
  * file with a key made here) and tokens are signed with that key for one fixed tenant.
  */
 export async function startEnrollgraph(args: string[] = [], opts: EnrollgraphOptions = {}): Promise<EnrollgraphServer> {
   const dataDir = opts.dataDir ?? tempDir('enrollgraph-bench-');
   const inMemory = args.includes('--memory');
+  const databaseUrl = args.includes('--database') ? args[args.indexOf('--database') + 1] : undefined;
   let ownIssuer: { tenantId: string; keys: KeyRing } | undefined;
   const storeArgs: string[] = [];
   if (inMemory) {
@@ -279,7 +282,7 @@ export async function startEnrollgraph(args: string[] = [], opts: EnrollgraphOpt
     storeArgs.push('--trusted-issuers', issuers);
     // mintAccessToken only reads the signing key of the ring.
     ownIssuer = { tenantId, keys: { signingKey: { kid, privateKey } } as unknown as KeyRing };
-  } else {
+  } else if (databaseUrl === undefined) {
     storeArgs.push('--data', dataDir);
   }
   const server = await spawnServer({
@@ -298,7 +301,7 @@ export async function startEnrollgraph(args: string[] = [], opts: EnrollgraphOpt
         return mintAccessToken(ownIssuer.keys, { ...o, tenantId: ownIssuer.tenantId });
       }
       // The server has created the signing key by now; the store is shared through the SQLite file (WAL).
-      const store = openSqliteStore(dataDir);
+      const store = databaseUrl !== undefined ? await openStore({ kind: 'postgres', url: databaseUrl }) : openSqliteStore(dataDir);
       try {
         const keys = await KeyRing.open(store, new SystemClock());
         return await mintAccessToken(keys, { tenantId: o.tenantId ?? randomUUID(), ...o });

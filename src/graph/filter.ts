@@ -86,6 +86,7 @@ function tokenize(text: string): Token[] {
         v += text[j];
         j++;
       }
+      if (v.includes('\u0000')) throw syntax(text, i, 'a NUL character (U+0000) in a string literal');
       out.push({ t: 'string', v, pos: i });
       i = j + 1;
       continue;

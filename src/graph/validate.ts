@@ -38,6 +38,9 @@ function checkValue(def: EntityDef, p: PropertyDef, value: unknown): void {
       if (/\p{Surrogate}/u.test(value)) {
         throw errors.modelValidation(`The property '${p.name}' contains an unpaired UTF-16 surrogate; send well-formed Unicode text.`);
       }
+      if (value.includes('\u0000')) {
+        throw errors.modelValidation(`The property '${p.name}' contains a NUL character (U+0000), which is not allowed in text.`);
+      }
       const len = [...value].length;
       const min = p.minLength ?? 0;
       if (len < min || (p.maxLength !== undefined && len > p.maxLength)) {

@@ -7,6 +7,7 @@ import { errors, type GraphError } from '../graph/errors.js';
 import type { Clock } from '../time.js';
 import { GRAPH_AUDIENCES, isGuid, v1Issuer, type Principal } from './claims.js';
 import type { KeyRing } from './keys.js';
+import { StoreUnavailableError } from '../store/errors.js';
 
 /** Another issuer whose tokens the server accepts (for example a real Entra tenant, or a test IdP). */
 export interface TrustedIssuer {
@@ -112,6 +113,8 @@ export class TokenVerifier {
       });
       return payload;
     } catch (err) {
+      // The store could not be asked for a new key: a 503 for the caller to retry, not a verdict on the token.
+      if (err instanceof StoreUnavailableError) throw err;
       throw mapJoseError(err);
     }
   }

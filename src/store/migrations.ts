@@ -57,6 +57,33 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX enrolled_devices_profile ON enrolled_devices (tenant_id, profile_id)',
     ],
   },
+  {
+    version: 4,
+    name: 'PostgreSQL: notify tenant changes (instances cache licence state)',
+    // Only the PostgreSQL store caches tenants (postgres-tenants.ts); the SQLite store reads the table.
+    statements: (dialect) =>
+      dialect !== 'postgres'
+        ? []
+        : [
+            `CREATE FUNCTION enrollgraph_tenant_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    PERFORM pg_notify('enrollgraph_tenants', '*');
+  ELSIF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('enrollgraph_tenants', OLD.tenant_id);
+  ELSE
+    PERFORM pg_notify('enrollgraph_tenants', NEW.tenant_id);
+    IF TG_OP = 'UPDATE' AND OLD.tenant_id <> NEW.tenant_id THEN
+      PERFORM pg_notify('enrollgraph_tenants', OLD.tenant_id);
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$$`,
+            'CREATE TRIGGER tenants_changed AFTER INSERT OR UPDATE OR DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION enrollgraph_tenant_changed()',
+            'CREATE TRIGGER tenants_truncated AFTER TRUNCATE ON tenants FOR EACH STATEMENT EXECUTE FUNCTION enrollgraph_tenant_changed()',
+          ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -36,6 +36,8 @@ export async function openPostgresControlStore(opts: { url: string; timeoutMs?: 
     connectionTimeoutMillis: timeoutMs,
     idleTimeoutMillis: 30_000,
     statement_timeout: timeoutMs,
+    // Client-side too: a silent network (no reset, no answer) must not hold a request past the timeout.
+    query_timeout: timeoutMs + 250,
     idle_in_transaction_session_timeout: Math.max(timeoutMs * 2, 1_000),
     keepAlive: true,
     application_name: 'enrollgraph-control',
@@ -78,18 +80,28 @@ export class PostgresControlStore implements ControlStore {
     } catch (err) {
       throw unavailable(err);
     }
+    // A checked-out client emits 'error' when its socket fails: without a listener the process would
+    // crash. A failed connection is discarded (no ROLLBACK on it: that would only wait).
     let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query(begin);
       const result = await fn((text, values = []) => client.query(text, values));
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      if (!(err instanceof pg.DatabaseError) || (err.code ?? '').startsWith('08')) broken = true;
+      if (!broken) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      }
       throw unavailable(err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import { StoreUnavailableError } from './errors.js';
+import { TenantCache } from './postgres-tenants.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import type {
@@ -16,10 +17,13 @@ import type {
  * are parameterised but unnamed (their shapes are open-ended, and a named statement lives as long as
  * its connection).
  *
- * Failure: every wait is bounded by `timeoutMs` (checking a connection out of the pool, or opening
- * one; then the statement, on the server by `statement_timeout` and on the client by a read timeout
- * for a silent network). When the database cannot answer, methods throw `StoreUnavailableError`, and
- * a connection that failed is discarded, so the pool reconnects when the database is back.
+ * Failure: one store call waits at most about `timeoutMs` in all (for a pooled connection, then for
+ * its statements: on the server by `statement_timeout`, on the client by a read timeout for a silent
+ * network). When the database cannot answer, methods throw `StoreUnavailableError`, and a connection
+ * that failed is discarded, so the pool reconnects when the database is back.
+ *
+ * Speed: tenant licence state, read by every Graph request, is cached and kept current by
+ * LISTEN/NOTIFY (postgres-tenants.ts); commits do not wait for the WAL flush (see ASYNC_COMMIT).
  */
 
 export const DEFAULT_POOL_SIZE = 10;
@@ -72,9 +76,10 @@ const INT8_OID = 20;
  * default; every value this server writes came from a JS number (timestamps up to year 2255 are below
  * 2^53, and `0001-01-01` in µs is exactly representable), so Number() gives it back exactly.
  */
+const parseInt8 = (s: string) => Number(s);
 const TYPES = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID && format !== 'binary' ? (s: string) => Number(s) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 /** Advisory lock keys (two int4 keys: a namespace for this application, then the purpose). */
@@ -160,25 +165,43 @@ async function transaction<T>(c: Connection, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Durability as the SQLite store's (WAL, synchronous=NORMAL): a write acknowledged to a client is in
+ * the database server's WAL buffers, so it survives the Enrollgraph process being killed, while a
+ * crash of the PostgreSQL server or the machine may lose the last fraction of a second of writes
+ * (never consistency). Waiting for the WAL flush of every commit would cap writes to one profile at
+ * the disk's flush rate. A URL with its own `options` (e.g. `?options=-c%20synchronous_commit%3Don`)
+ * replaces this default.
+ */
+const ASYNC_COMMIT = '-c synchronous_commit=off';
+
+function urlSetsOptions(url: string): boolean {
+  try {
+    return new URL(url).searchParams.has('options');
+  } catch {
+    return false;
+  }
+}
+
 /** Opens a pool on the database and brings its schema to the latest version. */
 export async function openPostgresStore(opts: PostgresOptions): Promise<PostgresStore> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const pool = new pg.Pool({
+  const connection: pg.ClientConfig = {
     connectionString: opts.url,
-    max: opts.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: timeoutMs,
-    idleTimeoutMillis: 30_000,
     // Server-side bounds, so a stuck statement or transaction releases its locks.
     statement_timeout: timeoutMs,
     idle_in_transaction_session_timeout: Math.max(timeoutMs * 2, 1_000),
     keepAlive: true,
     application_name: 'enrollgraph',
+    ...(urlSetsOptions(opts.url) ? {} : { options: ASYNC_COMMIT }),
     types: TYPES,
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: opts.poolSize ?? DEFAULT_POOL_SIZE, idleTimeoutMillis: 30_000 });
   // An idle connection that fails (the server restarted, the network dropped) is removed by the pool;
   // without a listener the 'error' event would end the process.
   pool.on('error', () => undefined);
-  const store = new PostgresStore(pool, timeoutMs);
+  const store = new PostgresStore(pool, timeoutMs, new TenantCache({ ...connection, application_name: 'enrollgraph-listen' }));
   try {
     await store.migrate();
   } catch (err) {
@@ -195,6 +218,7 @@ export class PostgresStore implements Store {
   constructor(
     private readonly pool: pg.Pool,
     private readonly timeoutMs: number,
+    private readonly tenants: TenantCache,
   ) {}
 
   /**
@@ -266,6 +290,7 @@ export class PostgresStore implements Store {
   /** A pooled connection by `deadline`; one that arrives later goes back to the pool. */
   private async acquire(deadline: number): Promise<PoolClient> {
     const pending = this.pool.connect();
+    if (this.pool.idleCount > 0) return pending; // an idle connection is handed over at once
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timed out waiting for a connection')), Math.max(0, deadline - Date.now()));
@@ -298,6 +323,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.tenants.close();
     await this.pool.end();
   }
 
@@ -381,12 +407,19 @@ export class PostgresStore implements Store {
     );
   }
 
+  /** Read on every Graph request: cached, and kept current across instances (postgres-tenants.ts). */
   async getTenant(tenantId: string): Promise<TenantRecord | undefined> {
-    const row = (await this.named<{ tenant_id: string; licensed: boolean }>('tenant', [tenantId])).rows[0];
-    return row && { tenantId: row.tenant_id, licensed: row.licensed };
+    return this.tenants.get(tenantId, async () => {
+      const row = (await this.named<{ tenant_id: string; licensed: boolean }>('tenant', [tenantId])).rows[0];
+      return row && { tenantId: row.tenant_id, licensed: row.licensed };
+    });
   }
 
   async setTenantLicensed(tenantId: string, licensed: boolean): Promise<void> {
-    await this.named('setTenant', [tenantId, licensed]);
+    try {
+      await this.named('setTenant', [tenantId, licensed]);
+    } finally {
+      this.tenants.invalidate(tenantId);
+    }
   }
 }

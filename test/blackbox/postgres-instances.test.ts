@@ -1,11 +1,12 @@
 /**
  * Two server instances on one PostgreSQL database: they agree on the signing key, each sees the
- * other's writes at once, and interleaved createToken / revokeToken / PATCH calls on the same profiles
- * through both leave every profile consistent (no lost update, token value, expiry and QR code from
- * one call).
+ * other's writes at once, and interleaved createToken / revokeToken / PATCH / device enrollment calls
+ * on the same profiles through both leave every profile consistent (no lost update; token value,
+ * expiry and QR code from one call; every enrollment counted exactly once).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { call, cli, createProfile, newTenant, PROFILES, startServer, type Call, type TestServer } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../pg-helpers.js';
 import { decodeQrPng } from '../qr-decode.js';
@@ -46,7 +47,9 @@ describe('two instances on one PostgreSQL database', () => {
   before(async () => {
     db = await createTestDatabase();
     // Started at the same moment on an empty database: both migrate and create the first key.
-    [a, b] = await Promise.all([startServer({ database: db }), startServer({ database: db })]);
+    // Refused enrollments (a token replaced meanwhile) must not lock the test's address out.
+    const args = ['--enroll-failure-limit', '0'];
+    [a, b] = await Promise.all([startServer({ database: db, args }), startServer({ database: db, args })]);
   });
   after(async () => {
     await Promise.all([a?.dispose(), b?.dispose()]);
@@ -92,18 +95,59 @@ describe('two instances on one PostgreSQL database', () => {
     for (const s of [a, b]) assert.equal((await call(s.url, 'GET', PROFILES, { token })).status, 200);
   });
 
-  it('interleaved createToken, revokeToken and PATCH on the same profiles through both leave each profile consistent', async () => {
+  it('a licence change made anywhere, even in SQL by hand, reaches both instances at once', async () => {
+    const tenant = newTenant();
+    const token = await a.token({ tenantId: tenant });
+    // Both instances have read (and may cache) the tenant's state.
+    for (const s of [a, b]) assert.equal((await call(s.url, 'GET', PROFILES, { token })).status, 200);
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    const expect = async (status: number, what: string) => {
+      const until = Date.now() + 500;
+      for (const s of [a, b]) {
+        for (;;) {
+          const res = await call(s.url, 'GET', PROFILES, { token });
+          if (res.status === status) break;
+          assert.ok(Date.now() < until, `${what}: ${s.url} still answers ${res.status}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+    };
+    try {
+      await sql.query('INSERT INTO tenants (tenant_id, licensed) VALUES ($1, false)', [tenant]);
+      await expect(400, 'INSERT unlicensed');
+      await sql.query('UPDATE tenants SET licensed = true WHERE tenant_id = $1', [tenant]);
+      await expect(200, 'UPDATE licensed');
+      await sql.query('UPDATE tenants SET licensed = false WHERE tenant_id = $1', [tenant]);
+      await expect(400, 'UPDATE unlicensed');
+      await sql.query('TRUNCATE tenants');
+      await expect(200, 'TRUNCATE');
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('interleaved createToken, revokeToken, PATCH and enrollments on the same profiles through both leave each profile consistent', async (t) => {
     const tenant = newTenant();
     const token = await a.token({ tenantId: tenant });
     const profiles = await Promise.all([1, 2, 3, 4].map((i) => createProfile(a.url, token, { displayName: `contended ${i}` })));
+    for (const p of profiles) {
+      assert.equal((await call(b.url, 'POST', `${PROFILES}/${p.id}/createToken`, { token, body: { tokenValidityInSeconds: 3600 } })).status, 204);
+    }
     const startUs = Date.now() * 1000;
     // Each createToken asks for a validity of its own, 10,000 s apart, so the final expiry names the call.
     const STEP = 10_000;
-    type Op = { profile: string; kind: 'createToken' | 'revokeToken' | 'patch'; n: number };
+    const KINDS = [
+      'createToken', 'enroll', 'enroll', 'patch', 'enroll', 'enroll', 'enroll', 'revokeToken', 'enroll', 'patch',
+      'createToken', 'enroll', 'enroll', 'enroll', 'patch', 'enroll', 'enroll', 'enroll', 'patch', 'enroll',
+    ] as const;
+    type Op = { profile: string; kind: (typeof KINDS)[number]; n: number };
     const ops: Op[] = [];
     for (const p of profiles) {
-      for (let i = 0; i < 30; i++) ops.push({ profile: p.id, kind: (['createToken', 'revokeToken', 'patch'] as const)[i % 3]!, n: ops.length });
+      for (let i = 0; i < 40; i++) ops.push({ profile: p.id, kind: KINDS[i % KINDS.length]!, n: ops.length });
     }
+    /** Enrollments answered 200, by profile: the count each one reported. */
+    const enrolled = new Map<string, number[]>(profiles.map((p) => [p.id, []]));
     for (let i = ops.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [ops[i], ops[j]] = [ops[j]!, ops[i]!];
@@ -115,7 +159,21 @@ describe('two instances on one PostgreSQL database', () => {
         const base = op.n % 2 ? a.url : b.url;
         const path = `${PROFILES}/${op.profile}`;
         let res: Call;
-        if (op.kind === 'createToken') {
+        if (op.kind === 'enroll') {
+          // A device scans the profile's current QR code; the token may be replaced before it enrolls.
+          const current = await call(op.n % 2 ? b.url : a.url, 'GET', `${path}?$select=tokenValue`, { token });
+          const value = current.json?.tokenValue as string | null;
+          if (!value) return [op, 200, 'no token to enroll with'] as const;
+          res = await call(base, 'POST', '/enrollment/android/enroll', { body: { enrollmentToken: value, serialNumber: `SN-${op.n}` } });
+          if (res.status === 200) {
+            assert.equal(res.json.profileId, op.profile);
+            enrolled.get(op.profile)!.push(res.json.enrolledDeviceCount as number);
+          } else {
+            assert.equal(res.status, 403, res.text);
+            assert.equal(res.json.error.code, 'InvalidEnrollmentToken');
+            return [op, 200, 'refused: the token was replaced or revoked meanwhile'] as const;
+          }
+        } else if (op.kind === 'createToken') {
           res = await call(base, 'POST', `${path}/createToken`, { token, body: { tokenValidityInSeconds: STEP * (op.n + 1) } });
         } else if (op.kind === 'revokeToken') {
           res = await call(base, 'POST', `${path}/revokeToken`, { token });
@@ -130,7 +188,10 @@ describe('two instances on one PostgreSQL database', () => {
       }),
       16,
     );
-    for (const [op, status, text] of statuses) assert.equal(status, op.kind === 'patch' ? 200 : 204, `${op.kind}: ${text}`);
+    for (const [op, status, text] of statuses) assert.equal(status, op.kind === 'patch' || op.kind === 'enroll' ? 200 : 204, `${op.kind}: ${text}`);
+    const totalEnrolled = [...enrolled.values()].reduce((n, xs) => n + xs.length, 0);
+    t.diagnostic(`${ops.length} calls, ${totalEnrolled} enrollments counted`);
+    assert.ok(totalEnrolled >= 10, `enough enrollments succeeded to mean something (${totalEnrolled})`);
 
     const store = await a.openStore();
     try {
@@ -143,6 +204,10 @@ describe('two instances on one PostgreSQL database', () => {
         const expiresUs = parseIsoToUs(viaA.tokenExpirationDateTime as string)!;
         assert.ok(viaA.displayName === p.displayName || names.has(viaA.displayName as string), `displayName ${viaA.displayName}`);
         assert.ok(viaA.description === null || descriptions.has(viaA.description as string), `description ${viaA.description}`);
+        // Every enrollment counted once: the counts the enrollments reported are exactly 1..N.
+        const counts = enrolled.get(p.id)!.sort((x, y) => x - y);
+        assert.equal(viaA.enrolledDeviceCount, counts.length, 'enrolledDeviceCount = enrollments answered 200');
+        assert.deepEqual(counts, counts.map((_, i) => i + 1), 'each enrollment got its own count');
 
         if (viaA.tokenValue === null) {
           assert.equal(viaA.qrCodeContent, null);

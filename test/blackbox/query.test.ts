@@ -96,6 +96,7 @@ describe('OData query options', () => {
       ['$bogus=1', /\$bogus/],
       ["$filter=displayName eq 'x' and", /unexpected end of expression at position 23/],
       ["$filter=displayName eq 'x", /unterminated string literal/],
+      ["$filter=displayName eq 'a%00b'", /NUL/],
       ["$filter=(displayName eq 'x'", /expected '\)'/],
       ['$filter=displayName foo 1', /comparison operator/],
       ["$filter=qrCodeContent eq 'x'", /qrCodeContent/],

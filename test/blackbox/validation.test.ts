@@ -85,6 +85,14 @@ describe('create body', () => {
     ]);
   });
 
+  test('text that no store can hold (NUL, unpaired surrogates) is 400 naming the property', async () => {
+    await assertCreateRefused([
+      [{ displayName: 'a\u0000b' }, /displayName.*NUL/],
+      [{ displayName: 'ok', description: 'x\u0000' }, /description.*NUL/],
+      [{ displayName: 'a\ud800b' }, /displayName.*surrogate/],
+    ]);
+  });
+
   test('a wrong JSON type is 400 naming the property', async () => {
     await assertCreateRefused([
       [{ displayName: 5 }, /displayName/],

@@ -45,7 +45,7 @@ describe('serve --workers', () => {
   it('serves from N processes on one port and replaces a worker that dies', async () => {
     const server = await startServer({ args: ['--workers', '2'] });
     try {
-      assert.match(server.output(), /2 worker processes/);
+      await until('the store line names the workers', 5_000, () => /2 worker processes/.test(server.output()));
       const workers = children(server.proc.pid!);
       assert.equal(workers.length, 2, `two workers: ${workers}`);
       const token = await server.token();
