@@ -5,6 +5,7 @@ import { StoreUnavailableError } from './errors.js';
 import { TenantCache } from './postgres-tenants.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
+import { PROFILE_COLUMNS, toRecord, type ProfileRow } from './rows.js';
 import type {
   EnrollmentResult, NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
 } from './store.js';
@@ -38,37 +39,6 @@ export interface PostgresOptions {
   timeoutMs?: number;
 }
 
-/** The profile table's columns in `ProfileRecord` order. */
-const PROFILE_COLUMNS =
-  'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png';
-
-interface ProfileRow {
-  tenant_id: string;
-  id: string;
-  display_name: string;
-  description: string | null;
-  created_us: number;
-  modified_us: number;
-  token_value: string | null;
-  token_expires_us: number;
-  enrolled_device_count: number;
-  qr_png: string | null;
-}
-
-function toRecord(r: ProfileRow): ProfileRecord {
-  return {
-    tenantId: r.tenant_id,
-    id: r.id,
-    displayName: r.display_name,
-    description: r.description,
-    createdUs: r.created_us,
-    modifiedUs: r.modified_us,
-    tokenValue: r.token_value,
-    tokenExpiresUs: r.token_expires_us,
-    enrolledDeviceCount: r.enrolled_device_count,
-    qrPng: r.qr_png,
-  };
-}
 
 const INT8_OID = 20;
 /**

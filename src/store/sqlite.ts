@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+import { PROFILE_COLUMNS, toRecord, type ProfileRow } from './rows.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import type {
@@ -11,36 +12,6 @@ import type {
 
 export const SQLITE_FILE = 'enrollgraph.db';
 
-interface ProfileRow {
-  tenant_id: string;
-  id: string;
-  display_name: string;
-  description: string | null;
-  created_us: number;
-  modified_us: number;
-  token_value: string | null;
-  token_expires_us: number;
-  enrolled_device_count: number;
-  qr_png: string | null;
-}
-
-const PROFILE_COLUMNS =
-  'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png';
-
-function toRecord(r: ProfileRow): ProfileRecord {
-  return {
-    tenantId: r.tenant_id,
-    id: r.id,
-    displayName: r.display_name,
-    description: r.description,
-    createdUs: r.created_us,
-    modifiedUs: r.modified_us,
-    tokenValue: r.token_value,
-    tokenExpiresUs: r.token_expires_us,
-    enrolledDeviceCount: r.enrolled_device_count,
-    qrPng: r.qr_png,
-  };
-}
 
 export interface SqliteOptions {
   /** Checkpoint the WAL from a worker thread instead of inside commits (for a long-running server). */
