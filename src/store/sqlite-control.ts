@@ -5,6 +5,7 @@ import {
   type StateProfile, type ThrottleBucket,
 } from './control.js';
 import type { TenantRecord } from './store.js';
+import type { ProfileRow as StoredProfileRow } from './rows.js';
 
 const ADMIN_KEY = 'admin_key';
 const T = profileDef.table;
@@ -22,17 +23,8 @@ const toDevice = (r: DeviceRow): DeviceRecord => ({
   deviceId: r.device_id, tenantId: r.tenant_id, profileId: r.profile_id, serialNumber: r.serial_number, model: r.model, enrolledUs: r.enrolled_us,
 });
 
-interface ProfileRow {
-  tenant_id: string;
-  id: string;
-  display_name: string;
-  description: string | null;
-  created_us: number;
-  modified_us: number;
-  token_value: string | null;
-  token_expires_us: number;
-  enrolled_device_count: number;
-}
+/** A profile row without the QR cache column (snapshots leave the cache out). */
+type ProfileRow = Omit<StoredProfileRow, 'qr_png'>;
 
 const PROFILE_COLUMNS = 'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count';
 
