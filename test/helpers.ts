@@ -117,6 +117,13 @@ export interface StartOptions {
   adminKey?: string | false;
 }
 
+/** A started server with a fresh tenant and a delegated ReadWrite token for it: how most test files begin. */
+export async function startTenantServer(opts: StartOptions = {}): Promise<{ server: TestServer; tenant: string; token: string }> {
+  const server = await startServer(opts);
+  const tenant = newTenant();
+  return { server, tenant, token: await server.token({ tenantId: tenant }) };
+}
+
 /** Starts `enrollgraph serve` on a free port and waits until it listens. */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { call, createProfile, graphError, newTenant, PROFILES, RO, startServer, type TestServer } from '../helpers.js';
+import { call, createProfile, graphError, PROFILES, RO, startTenantServer, type TestServer } from '../helpers.js';
 
 const BATCH = '/beta/$batch';
 const REL = '/deviceManagement/androidForWorkEnrollmentProfiles';
@@ -10,9 +10,7 @@ describe('JSON batching', () => {
   let tenant: string;
   let token: string;
   before(async () => {
-    server = await startServer();
-    tenant = newTenant();
-    token = await server.token({ tenantId: tenant });
+    ({ server, tenant, token } = await startTenantServer());
   });
   after(() => server.dispose());
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { mulberry32At } from '../../src/faults/rules.js';
-import { call, createProfile, graphError, newTenant, PROFILES, startServer, type TestServer } from '../helpers.js';
+import { call, createProfile, graphError, newTenant, PROFILES, startTenantServer, type TestServer } from '../helpers.js';
 
 const REL = '/deviceManagement/androidForWorkEnrollmentProfiles';
 
@@ -10,9 +10,7 @@ describe('fault injection', () => {
   let tenant: string;
   let token: string;
   before(async () => {
-    server = await startServer();
-    tenant = newTenant();
-    token = await server.token({ tenantId: tenant });
+    ({ server, tenant, token } = await startTenantServer());
   });
   after(() => server.dispose());
   beforeEach(async () => {

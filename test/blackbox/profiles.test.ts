@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { call, createProfile, newTenant, PROFILES, startServer, type TestServer } from '../helpers.js';
+import { call, createProfile, newTenant, PROFILES, startTenantServer, type TestServer } from '../helpers.js';
 import { decodeQrPng } from '../qr-decode.js';
 
 const ISO7 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/;
@@ -25,9 +25,7 @@ describe('enrollment profiles: the seven operations', () => {
   let token: string;
 
   before(async () => {
-    server = await startServer();
-    tenant = newTenant();
-    token = await server.token({ tenantId: tenant });
+    ({ server, tenant, token } = await startTenantServer());
   });
   after(() => server.dispose());
 

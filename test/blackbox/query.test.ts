@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { call, createProfile, graphError, newTenant, PROFILES, startServer, type TestServer } from '../helpers.js';
+import { call, createProfile, graphError, newTenant, PROFILES, startServer, startTenantServer, type TestServer } from '../helpers.js';
 
 type P = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -143,9 +143,7 @@ describe('server-driven paging under concurrent writes', () => {
   let token: string;
   let tenant: string;
   before(async () => {
-    server = await startServer({ args: ['--page-size', '5', '--max-page-size', '7'] });
-    tenant = newTenant();
-    token = await server.token({ tenantId: tenant });
+    ({ server, tenant, token } = await startTenantServer({ args: ['--page-size', '5', '--max-page-size', '7'] }));
   });
   after(() => server.dispose());
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { ProfileRecord } from '../../src/store/store.js';
-import { call, createProfile, graphError, newTenant, startServer, type TestServer } from '../helpers.js';
+import { call, createProfile, graphError, newTenant, startTenantServer, type TestServer } from '../helpers.js';
 
 const SET = 'androidForWorkEnrollmentProfiles';
 const JSON_CT = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
@@ -17,9 +17,7 @@ let tenant: string;
 let token: string;
 
 before(async () => {
-  server = await startServer();
-  tenant = newTenant();
-  token = await server.token({ tenantId: tenant });
+  ({ server, tenant, token } = await startTenantServer());
 });
 
 after(async () => {

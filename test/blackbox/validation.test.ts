@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProfileRecord } from '../../src/store/store.js';
-import { call, createProfile, graphError, newTenant, PROFILES, startServer, type Call, type TestServer } from '../helpers.js';
+import { call, createProfile, graphError, PROFILES, startTenantServer, type Call, type TestServer } from '../helpers.js';
 
 const MAX_VALIDITY = 2_051_244_000;
 const TYPE = 'microsoft.graph.androidForWorkEnrollmentProfile';
@@ -16,9 +16,7 @@ let tenant: string;
 let token: string;
 
 before(async () => {
-  server = await startServer();
-  tenant = newTenant();
-  token = await server.token({ tenantId: tenant });
+  ({ server, tenant, token } = await startTenantServer());
 });
 
 after(async () => {
