@@ -226,16 +226,19 @@ export interface Call {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** One HTTP call; `body` objects are sent as JSON with a JSON Content-Type. */
+/**
+ * One HTTP call; `body` objects are sent as JSON with a JSON Content-Type. A `rawBody` string gets
+ * fetch's text/plain Content-Type unless `headers` set one; bytes get none at all.
+ */
 export async function call(
   base: string,
   method: string,
   path: string,
-  opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  opts: { token?: string; body?: unknown; rawBody?: string | Uint8Array; headers?: Record<string, string> } = {},
 ): Promise<Call> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
-  let body: string | undefined = opts.rawBody;
+  let body: string | Uint8Array | undefined = opts.rawBody;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     headers['Content-Type'] ??= 'application/json';

@@ -35,20 +35,8 @@ async function snapshot() {
 }
 
 /** A POST whose body is bytes, so that fetch adds no Content-Type of its own. */
-async function postBytes(path: string, body: string, headers: Record<string, string> = {}): Promise<Call> {
-  const res = await fetch(server.url + path, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, ...headers },
-    body: new TextEncoder().encode(body),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+function postBytes(path: string, body: string, headers: Record<string, string> = {}): Promise<Call> {
+  return call(server.url, 'POST', path, { token, rawBody: new TextEncoder().encode(body), headers });
 }
 
 /** Sends each body as a create and asserts a 400 ModelValidationFailure whose message matches, and no new row. */
