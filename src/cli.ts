@@ -10,7 +10,7 @@ import type { TrustedIssuer } from './identity/verify.js';
 import { isWorkerProcess, runPrimary, runWorker } from './cluster.js';
 import { describeStorage, installShutdown, openStore, startServer } from './server.js';
 import { SystemClock } from './time.js';
-import { prepareTls } from './tls.js';
+import { prepareTls, type TlsMaterial } from './tls.js';
 import { CONTROL_OPTIONS, CONTROL_USAGE, controlConfigFrom } from './control/config.js';
 import { ControlPlane } from './control/plane.js';
 import { ENROLL_OPTIONS, ENROLL_USAGE, runEnroll } from './enrollment/enroll-cli.js';
@@ -224,7 +224,7 @@ async function serve(v: Values): Promise<number> {
   };
   if (workers > 1 && !isWorkerProcess()) {
     // Migrate and create the signing key (and the TLS certificate) once, before the workers open the store.
-    if (config.tls) tlsCertFile = prepareTls(config.tls, config.storage).certFile;
+    let tls: TlsMaterial | undefined;
     const store = await openStore(config.storage);
     try {
       await KeyRing.open(store, new SystemClock());
@@ -232,10 +232,18 @@ async function serve(v: Values): Promise<number> {
       const control = await ControlPlane.open(store, config.storage, config.control);
       adminKeyNote = describeAdminKey(control);
       await control.close();
+      // Each worker then loads the same certificate (data directory or database); the primary prints
+      // its own copy of the PEM (a temporary file with PostgreSQL, removed when the primary stops).
+      if (config.tls) tls = await prepareTls(config.tls, config.storage);
     } finally {
       await store.close();
     }
-    return runPrimary({ workers, shutdownTimeoutMs: config.shutdownTimeoutMs, log, onListening: announce });
+    tlsCertFile = tls?.certFile;
+    try {
+      return await runPrimary({ workers, shutdownTimeoutMs: config.shutdownTimeoutMs, log, onListening: announce });
+    } finally {
+      tls?.dispose();
+    }
   }
 
   const server = await startServer(config);

@@ -43,17 +43,25 @@ export interface RunningServer {
 
 /** Opens the store, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
-  const tls: TlsMaterial | undefined = config.tls ? prepareTls(config.tls, config.storage) : undefined;
   const store = await openStore(config.storage, true);
+  let tls: TlsMaterial | undefined;
   let app: App;
   try {
+    // Once the store is open (migrated): with PostgreSQL a generated certificate is kept in it.
+    tls = config.tls ? await prepareTls(config.tls, config.storage) : undefined;
     app = await buildApp(config, tls ? { store, tls: { cert: tls.cert, key: tls.key } } : { store });
   } catch (err) {
     await store.close();
     tls?.dispose();
     throw err;
   }
-  await app.fastify.listen({ host: config.host, port: config.port });
+  try {
+    await app.fastify.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    tls?.dispose();
+    throw err;
+  }
   const addr = app.fastify.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -1,10 +1,12 @@
 /**
  * TLS material for `enrollgraph serve --tls`: a self-signed certificate for `localhost`,
- * `127.0.0.1` and `::1`, created once in the data directory (or in a temporary directory for an
- * in-memory store), or the user's own certificate and key (`--cert`/`--key`).
+ * `127.0.0.1` and `::1` — created once in the data directory (SQLite), kept in the database
+ * (PostgreSQL: every instance serves the same one), or made for this process in a temporary
+ * directory (in-memory store) — or the user's own certificate and key (`--cert`/`--key`).
  *
  * The key pair comes from node:crypto (native, fast); node-forge only writes and signs the X.509
- * structure, so the server needs no `openssl` binary.
+ * structure, so the server needs no `openssl` binary. No function here puts a private key into an
+ * error message or a log line.
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import forge from 'node-forge';
 import type { StorageConfig, TlsConfig } from './config.js';
+import type { ControlStore } from './store/control.js';
 
 /** Names the generated certificate is valid for. */
 export const LOCAL_DNS_NAMES = ['localhost'] as const;
@@ -31,7 +34,7 @@ export interface TlsMaterial {
   /** True when Enrollgraph made the certificate (not given with --cert/--key). */
   generated: boolean;
   notAfter: Date;
-  /** Removes what only this process needed (the temporary certificate of an in-memory store). */
+  /** Removes what only this process needed (the temporary certificate file of an in-memory or PostgreSQL store). */
   dispose(): void;
 }
 
@@ -83,24 +86,30 @@ export function checkPair(cert: string, key: string): { notAfter: Date } {
 }
 
 /**
- * The TLS material for a server: the user's files, else a certificate kept in the data directory
- * (created on first start, shared by every process on that directory), else — for an in-memory
- * store — one made for this process in a temporary directory.
+ * The TLS material for a server: the user's files, else a generated certificate kept in the data
+ * directory (SQLite) or in the database (PostgreSQL) — created on first start, shared by every
+ * process on that store — else, for an in-memory store, one made for this process.
+ * With PostgreSQL, call it once the store is open (migrated): the certificate is a control setting.
  */
-export function prepareTls(tls: TlsConfig, storage: StorageConfig): TlsMaterial {
+export async function prepareTls(tls: TlsConfig, storage: StorageConfig, now: Date = new Date()): Promise<TlsMaterial> {
   if (tls.certFile !== undefined || tls.keyFile !== undefined) {
     if (tls.certFile === undefined || tls.keyFile === undefined) throw new Error('--cert and --key go together');
     return loadTlsFiles(tls.certFile, tls.keyFile);
   }
   switch (storage.kind) {
     case 'sqlite':
-      return loadOrCreateTls(join(resolve(storage.dataDir), 'tls'));
+      return loadOrCreateTls(join(resolve(storage.dataDir), 'tls'), now);
     case 'memory':
-      return ephemeralTls();
-    case 'postgres':
-      // A certificate kept in the database (shared by every instance) is planned; until then a shared
-      // store needs the same certificate on every instance, so ask for it.
-      throw new Error('--tls with --database needs --cert FILE --key FILE (a certificate kept in the database is not built yet)');
+      return tempCertFile(createSelfSignedCertificate({ now }));
+    case 'postgres': {
+      const { openPostgresControlStore } = await import('./store/postgres-control.js');
+      const control = await openPostgresControlStore({ url: storage.url, ...(storage.timeoutMs !== undefined ? { timeoutMs: storage.timeoutMs } : {}) });
+      try {
+        return tempCertFile(await loadOrCreateStoredPair(control, now));
+      } finally {
+        await control.close();
+      }
+    }
   }
 }
 
@@ -189,14 +198,55 @@ function readPair(dir: string): { cert: string; key: string; notAfter: Date } | 
   }
 }
 
-/** A certificate for this process only (in-memory store): its PEM goes to a temporary directory removed at stop. */
-export function ephemeralTls(): TlsMaterial {
+/** The control setting that holds a generated pair in a shared store: `{"cert": PEM, "key": PEM}`, one value so both change together. */
+export const TLS_SETTING = 'tls_certificate';
+
+type Settings = Pick<ControlStore, 'getSetting' | 'initSetting' | 'replaceSetting'>;
+type Pair = { cert: string; key: string; notAfter: Date };
+
+/**
+ * The generated certificate and key kept in a store's settings: created by the first process to
+ * start, replaced by the first to start when it is unusable or less than a week from expiry.
+ * Processes doing either at the same time converge on one pair: each writes only if nothing is
+ * stored (or the stored value is still the one it found stale), then uses what is stored.
+ */
+export async function loadOrCreateStoredPair(settings: Settings, now: Date = new Date()): Promise<Pair> {
+  // A second round only if the setting changed under us in an unexpected way (e.g. deleted meanwhile).
+  for (let round = 0; round < 2; round++) {
+    const stored = await settings.getSetting(TLS_SETTING);
+    const current = usableStoredPair(stored, now);
+    if (current) return current;
+    const fresh = JSON.stringify(createSelfSignedCertificate({ now }));
+    const after = stored === undefined
+      ? await settings.initSetting(TLS_SETTING, fresh)
+      : await settings.replaceSetting(TLS_SETTING, stored, fresh);
+    const winner = usableStoredPair(after, now);
+    if (winner) return winner;
+  }
+  throw new Error(`the TLS certificate stored in the database (control setting '${TLS_SETTING}') stayed unusable`);
+}
+
+/** The stored pair when it parses, belongs together and has more than a week left; else undefined (never an error: it could quote the key). */
+function usableStoredPair(value: string | undefined, now: Date): Pair | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const { cert, key } = JSON.parse(value) as { cert: unknown; key: unknown };
+    if (typeof cert !== 'string' || typeof key !== 'string') return undefined;
+    const { notAfter } = checkPair(cert, key);
+    return notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS ? { cert, key, notAfter } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A generated pair served from memory, its certificate's PEM (only) in a temporary directory removed by dispose(). */
+function tempCertFile(pair: { cert: string; key: string }): TlsMaterial {
   const dir = mkdtempSync(join(tmpdir(), 'enrollgraph-tls-'));
-  const pair = createSelfSignedCertificate();
   const certFile = join(dir, CERT_FILE);
   writeFileSync(certFile, pair.cert, { mode: 0o644 });
   return {
-    ...pair,
+    cert: pair.cert,
+    key: pair.key,
     certFile,
     generated: true,
     notAfter: checkPair(pair.cert, pair.key).notAfter,

@@ -88,6 +88,16 @@ export interface ControlStore {
   setAdminKey(key: string): Promise<void>;
   getAdminKey(): Promise<string | undefined>;
 
+  /**
+   * Named text settings beside the admin key (e.g. the generated TLS certificate of a shared store),
+   * for processes that race to create or replace one: `initSetting` stores `candidate` unless a value
+   * is stored, `replaceSetting` stores `next` only while the stored value is still `expected`; both
+   * then read back and return what is stored, whichever process wrote it.
+   */
+  getSetting(name: string): Promise<string | undefined>;
+  initSetting(name: string, candidate: string): Promise<string>;
+  replaceSetting(name: string, expected: string, next: string): Promise<string | undefined>;
+
   insertDevice(device: DeviceRecord): Promise<void>;
   listDevices(tenantId?: string): Promise<DeviceRecord[]>;
 

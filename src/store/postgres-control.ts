@@ -175,8 +175,7 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async initAdminKey(candidate: string): Promise<string> {
-    await this.q('INSERT INTO control_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [ADMIN_KEY, candidate]);
-    return (await this.getAdminKey())!;
+    return this.initSetting(ADMIN_KEY, candidate);
   }
 
   async setAdminKey(key: string): Promise<void> {
@@ -184,7 +183,23 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async getAdminKey(): Promise<string | undefined> {
-    return (await this.q('SELECT value FROM control_settings WHERE name = $1', [ADMIN_KEY])).rows[0]?.value as string | undefined;
+    return this.getSetting(ADMIN_KEY);
+  }
+
+  async getSetting(name: string): Promise<string | undefined> {
+    return (await this.q('SELECT value FROM control_settings WHERE name = $1', [name])).rows[0]?.value as string | undefined;
+  }
+
+  // Write, then read back in a statement of its own: a write that lost to a concurrent one waits for
+  // that one to commit, and only a later statement's snapshot sees the winner's value.
+  async initSetting(name: string, candidate: string): Promise<string> {
+    await this.q('INSERT INTO control_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, candidate]);
+    return (await this.getSetting(name))!;
+  }
+
+  async replaceSetting(name: string, expected: string, next: string): Promise<string | undefined> {
+    await this.q('UPDATE control_settings SET value = $3 WHERE name = $1 AND value = $2', [name, expected, next]);
+    return this.getSetting(name);
   }
 
   async insertDevice(d: DeviceRecord): Promise<void> {

@@ -76,6 +76,7 @@ export class SqliteControlStore implements ControlStore {
       setting: db.prepare('SELECT value FROM control_settings WHERE name = ?'),
       initSetting: db.prepare('INSERT INTO control_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
       setSetting: db.prepare('INSERT INTO control_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      replaceSetting: db.prepare('UPDATE control_settings SET value = ? WHERE name = ? AND value = ?'),
       insertDevice: db.prepare(
         'INSERT INTO enrolled_devices (device_id, tenant_id, profile_id, serial_number, model, enrolled_us) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -218,6 +219,20 @@ export class SqliteControlStore implements ControlStore {
 
   async getAdminKey(): Promise<string | undefined> {
     return (this.q.setting.get(ADMIN_KEY) as { value: string } | undefined)?.value;
+  }
+
+  async getSetting(name: string): Promise<string | undefined> {
+    return (this.q.setting.get(name) as { value: string } | undefined)?.value;
+  }
+
+  async initSetting(name: string, candidate: string): Promise<string> {
+    this.q.initSetting.run(name, candidate);
+    return (await this.getSetting(name))!;
+  }
+
+  async replaceSetting(name: string, expected: string, next: string): Promise<string | undefined> {
+    this.q.replaceSetting.run(next, name, expected);
+    return this.getSetting(name);
   }
 
   async insertDevice(d: DeviceRecord): Promise<void> {
