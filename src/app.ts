@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authorityPlugin } from './authority/plugin.js';
 import { drainOnClose } from './http-drain.js';
@@ -11,6 +13,7 @@ import { QrRenderer } from './enrollment/qr-renderer.js';
 import { errorBody, errors, GraphError } from './graph/errors.js';
 import { JSON_CONTENT_TYPE } from './graph/serialize.js';
 import { GraphService } from './graph/service.js';
+import { GraphFront, graphHeaderPairs } from './graph/http.js';
 import { KeyRing } from './identity/keys.js';
 import { TokenVerifier } from './identity/verify.js';
 import { StoreUnavailableError } from './store/errors.js';
@@ -23,7 +26,8 @@ declare module 'fastify' {
   }
 }
 
-const DIAGNOSTIC = JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'enrollgraph' } });
+/** Log levels at which every request gets an access-log line. */
+const ACCESS_LOG_LEVELS = ['trace', 'debug', 'info'];
 
 export interface AppDeps {
   store: Store;
@@ -36,6 +40,8 @@ export interface App {
   fastify: FastifyInstance;
   keys: KeyRing;
   profiles: ProfileService;
+  /** The Graph protocol, framework-free (GraphFront serves it over HTTP). */
+  graph: GraphService;
   /** Throttling, clock, faults, enrollment and the control API (src/control/). */
   control: ControlPlane;
   /** Closes the HTTP server (waiting for in-flight requests), the QR workers and the store. */
@@ -57,15 +63,27 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     onCall: control.onCall,
   });
 
+  const fixedHeaders = graphHeaderPairs(deps.tls !== undefined);
   const graphHeaders = (req: FastifyRequest, reply: FastifyReply) => {
     const given = req.headers['client-request-id'];
     req.clientRequestId = typeof given === 'string' && given !== '' ? given : req.id;
     reply.header('request-id', req.id);
     reply.header('client-request-id', req.clientRequestId);
-    reply.header('OData-Version', '4.0');
-    reply.header('x-ms-ags-diagnostic', DIAGNOSTIC);
-    reply.header('Cache-Control', 'no-cache');
-    if (deps.tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
+    for (const [name, value] of fixedHeaders) reply.header(name, value);
+  };
+
+  // Graph paths are answered by the GraphFront (src/graph/http.ts) straight from node:http; the rest
+  // of the server goes through Fastify. `front` is set once Fastify's logger exists.
+  let front: GraphFront | undefined;
+  const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void, opts: { keepAliveTimeout?: number; requestTimeout?: number }) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (front && GraphFront.claims(req.url ?? '/')) front.handle(req, res);
+      else fastifyHandler(req, res);
+    };
+    const server = deps.tls ? createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, listener) : createHttpServer(listener);
+    if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
+    if (opts.requestTimeout !== undefined) server.requestTimeout = opts.requestTimeout;
+    return server;
   };
 
   const fastify = Fastify({
@@ -82,7 +100,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       const graphErr = err.code === 'FST_ERR_BAD_URL' ? errors.badRequest('The request URL is not correctly percent-encoded.') : toGraphError(err, req, config.bodyLimit);
       void sendError(reply, req, graphErr);
     },
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+    serverFactory,
   });
 
   // Graph's headers on every response, errors included.
@@ -94,7 +112,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   // One access-log line per request at level info (and below); no hook at all when it would log nothing.
-  if (['trace', 'debug', 'info'].includes(config.logLevel)) {
+  if (ACCESS_LOG_LEVELS.includes(config.logLevel)) {
     fastify.addHook('onResponse', (req, reply, done) => {
       req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
       done();
@@ -136,29 +154,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     }
   });
 
-  const graphHandler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const url = req.url;
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    if (!GraphService.isGraphPath(path)) {
-      const version = /^\/(v\d[^/]*)(\/|$)/i.exec(path);
-      if (version) throw errors.badRequest(`Invalid version: ${version[1]}`);
-      throw errors.noRoute(req.method, path);
-    }
-    const res = await graph.handle({
-      method: req.method,
-      path,
-      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
-      headers: req.headers as Record<string, string | undefined>,
-      body: req.body,
-      baseUrl: config.publicUrl ?? `${req.protocol}://${req.host}`,
-      requestId: req.id,
-      clientRequestId: req.clientRequestId,
-    });
-    reply.code(res.status).headers(res.headers);
-    return res.body === undefined ? reply.send() : reply.send(res.body);
-  };
-  fastify.route({ method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'], url: '/*', handler: graphHandler });
+  front = new GraphFront({
+    graph, control, log: fastify.log, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl, tls: deps.tls !== undefined,
+    accessLog: ACCESS_LOG_LEVELS.includes(config.logLevel), closing: drain.closing,
+  });
   // The local Entra-style authority (/{tenant}/oauth2/v2.0/token, discovery, keys): src/authority/.
   fastify.register(authorityPlugin, { keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl });
   // /_admin/ (control API), /enrollment/android/enroll (devices), /metrics, and the request journal: src/control/.
@@ -170,6 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     fastify,
     keys,
     profiles,
+    graph,
     control,
     async close() {
       const stopDraining = drain.start(); // see http-drain.ts: keep-alive connections must not hold close() up

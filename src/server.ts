@@ -10,9 +10,9 @@ import { prepareTls, type TlsMaterial } from './tls.js';
 export async function openStore(storage: StorageConfig, serving = false): Promise<Store> {
   switch (storage.kind) {
     case 'sqlite':
-      return openSqliteStore(resolve(storage.dataDir), { backgroundCheckpoints: serving });
+      return openSqliteStore(resolve(storage.dataDir), { backgroundCheckpoints: serving, readCache: serving });
     case 'memory':
-      return openSqliteStore(null);
+      return openSqliteStore(null, { readCache: serving });
     case 'postgres':
       return openPostgresStore({
         url: storage.url,

@@ -54,8 +54,7 @@ const isControlPath = (path: string) => path === '/metrics' || path === '/_admin
 export function registerControl(fastify: FastifyInstance, plane: ControlPlane): void {
   fastify.addHook('onResponse', (req, reply, done) => {
     const path = pathOf(req);
-    const call = plane.takeCall(req.id);
-    if (!isControlPath(path)) record(plane, req, path, reply.statusCode, reply.elapsedTime, call);
+    if (!isControlPath(path)) record(plane, req, path, reply.statusCode, reply.elapsedTime);
     done();
   });
 
@@ -73,32 +72,13 @@ export function registerControl(fastify: FastifyInstance, plane: ControlPlane): 
   fastify.register(adminPlugin, { prefix: '/_admin', plane });
 }
 
-function record(
-  plane: ControlPlane, req: FastifyRequest, path: string, status: number, elapsedMs: number,
-  call: { tenant: string; operation: string | undefined } | undefined,
-): void {
-  // The pipeline named the operation of an authenticated Graph call; parse the path only for the rest.
-  const operation = (call && call.operation) ?? operationOfPath(req.method, path);
-  const tenant = call?.tenant ?? null;
-  plane.metrics.requests.inc({ operation, status: String(status) });
-  plane.metrics.latency.observe({ operation }, elapsedMs / 1000);
-  plane.journal.add({
-    time: formatUs(plane.clock.nowUs() - Math.round(elapsedMs * 1000)),
-    method: req.method,
-    path,
-    operation,
-    tenant,
-    status,
-    latencyMs: Math.round(elapsedMs * 1000) / 1000,
-    requestId: req.id,
-    clientRequestId: req.clientRequestId ?? req.id,
-  });
+function record(plane: ControlPlane, req: FastifyRequest, path: string, status: number, elapsedMs: number): void {
+  plane.recordRequest({ method: req.method, path, status, elapsedMs, requestId: req.id, clientRequestId: req.clientRequestId ?? req.id });
 }
 
 /** Answers a request by destroying its connection (a `drop` fault rule); journaled with status 0. */
 export function dropConnection(plane: ControlPlane, req: FastifyRequest, reply: FastifyReply): void {
-  const path = pathOf(req);
-  record(plane, req, path, 0, reply.elapsedTime, plane.takeCall(req.id));
+  record(plane, req, pathOf(req), 0, reply.elapsedTime);
   reply.hijack();
   req.raw.socket?.destroy();
 }

@@ -38,6 +38,21 @@ export class Metrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'enrollgraph_' });
   }
 
+  /** Children of the labelled request metrics, by label values: prom-client hashes a label object on every call otherwise. */
+  private readonly requestCounters = new Map<string, { inc(): void }>();
+  private readonly latencyHistograms = new Map<string, { observe(v: number): void }>();
+
+  /** Counts one answered HTTP request and its latency. */
+  observeRequest(operation: string, status: number, seconds: number): void {
+    const key = `${operation} ${status}`;
+    let counter = this.requestCounters.get(key);
+    if (!counter) this.requestCounters.set(key, (counter = this.requests.labels(operation, String(status))));
+    counter.inc();
+    let histogram = this.latencyHistograms.get(operation);
+    if (!histogram) this.latencyHistograms.set(operation, (histogram = this.latency.labels(operation)));
+    histogram.observe(seconds);
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }

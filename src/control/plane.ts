@@ -23,7 +23,7 @@ import type { Clock } from '../time.js';
 import type { ControlConfig } from './config.js';
 import { RequestJournal } from './journal.js';
 import { Metrics } from './metrics.js';
-import { operationOf } from './operations.js';
+import { operationOf, operationOfPath } from './operations.js';
 import { fromSnapshot, toSnapshot, type Snapshot } from './snapshot.js';
 
 const REFRESH_MS = 1000;
@@ -159,10 +159,29 @@ export class ControlPlane {
   };
 
   /** The tenant and operation of a request (known once its token was verified); forgotten after this call. */
-  takeCall(requestId: string): { tenant: string; operation: string | undefined } | undefined {
+  private takeCall(requestId: string): { tenant: string; operation: string | undefined } | undefined {
     const c = this.calls.get(requestId);
     if (c) this.calls.delete(requestId);
     return c;
+  }
+
+  /** Feeds the request journal and the request metrics with an answered request (status 0: its connection was dropped). */
+  recordRequest(r: { method: string; path: string; status: number; elapsedMs: number; requestId: string; clientRequestId: string }): void {
+    const call = this.takeCall(r.requestId);
+    // The pipeline named the operation of an authenticated Graph call; parse the path only for the rest.
+    const operation = call?.operation ?? operationOfPath(r.method, r.path);
+    this.metrics.observeRequest(operation, r.status, r.elapsedMs / 1000);
+    this.journal.add({
+      timeUs: this.clock.nowUs() - Math.round(r.elapsedMs * 1000),
+      method: r.method,
+      path: r.path,
+      operation,
+      tenant: call?.tenant ?? null,
+      status: r.status,
+      latencyMs: Math.round(r.elapsedMs * 1000) / 1000,
+      requestId: r.requestId,
+      clientRequestId: r.clientRequestId,
+    });
   }
 
   // ---- clock ----

@@ -32,6 +32,8 @@ const RENDER_DELAY_MS = 200;
  */
 export class ProfileService {
   private readonly pendingRenders = new Map<string, NodeJS.Timeout>();
+  /** The presented profile of a record object, for stores that hand out the same record while it is unchanged (SQLite's read cache). */
+  private readonly presented = new WeakMap<ProfileRecord, Profile>();
 
   constructor(
     private readonly store: Store,
@@ -94,6 +96,14 @@ export class ProfileService {
   }
 
   private async present(r: ProfileRecord): Promise<Profile> {
+    const hit = this.presented.get(r);
+    if (hit) return hit;
+    const p = await this.presentRecord(r);
+    this.presented.set(r, p);
+    return p;
+  }
+
+  private async presentRecord(r: ProfileRecord): Promise<Profile> {
     if (r.tokenValue === null) return { ...r, qrCodeContent: null, qrCodePng: null };
     const content = qrContentFor(r.tokenValue);
     let png = r.qrPng ?? this.qr.peek(content);

@@ -154,7 +154,8 @@ function toItem(id: string, res: GraphResponse): BatchItemResponse {
   const out: BatchItemResponse = { id, status: res.status, headers: res.headers };
   if (res.body !== undefined) {
     const ct = res.headers['Content-Type'] ?? '';
-    out.body = ct.startsWith('application/json') ? JSON.parse(res.body) : res.body;
+    const text = typeof res.body === 'string' ? res.body : res.body.toString('utf8');
+    out.body = ct.startsWith('application/json') ? JSON.parse(text) : text;
   }
   return out;
 }

@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import { parseBatch, runBatch } from './batch.js';
 import { errorBody, errors, type GraphError } from './errors.js';
 import { csdl, serviceDocument } from './metadata.js';
-import { parseGraphPath, type ApiVersion, type Target } from './path.js';
+import { parseGraphPath, type ApiVersion, type ParsedPath, type Target } from './path.js';
 import {
   onlyAllow, parseCount, parseFilterOption, parseNonNegativeInt, parseOrderBy, parseSelect, readQueryOptions, SkipTokens, toCondition,
   type QueryOptions,
@@ -35,7 +35,8 @@ export interface GraphRequest {
 export interface GraphResponse {
   status: number;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON or text; a Buffer holds UTF-8 bytes ready to send. */
+  body?: string | Buffer;
 }
 
 export const ENTITIES: readonly EntityDef[] = [profileDef];
@@ -99,6 +100,14 @@ const NO_CONTENT: GraphResponse = { status: 204, headers: {} };
 export class GraphService {
   private readonly metadataXml = csdl(ENTITIES);
   private readonly skipTokens: SkipTokens;
+  /**
+   * The UTF-8 bytes of a whole-entity GET, per presented profile (an immutable object, the same one
+   * while the stored row is unchanged: see SqliteStore's read cache) and context URL: a repeated GET
+   * sends them as they are instead of joining, measuring and encoding ~3.5 KB of text again.
+   */
+  private readonly entityBytes = new WeakMap<Profile, { context: string; bytes: Buffer }>();
+  /** Parsed paths by path text (clients repeat the same few URLs); bounded, valid paths only. */
+  private readonly paths = new Map<string, ParsedPath>();
 
   constructor(private readonly deps: GraphServiceDeps) {
     this.skipTokens = new SkipTokens(deps.paging.secret);
@@ -110,7 +119,8 @@ export class GraphService {
   }
 
   async handle(req: GraphRequest): Promise<GraphResponse> {
-    const parsed = parseGraphPath(req.path, ENTITIES);
+    this.deps.store.beginRequest?.();
+    const parsed = this.parsePath(req.path);
     if (!parsed) throw errors.noRoute(req.method, req.path);
     const { version, target } = parsed;
     const method = req.method.toUpperCase();
@@ -129,6 +139,17 @@ export class GraphService {
     const res = await this.authenticated(req, version, target, method, principal);
     observe?.(res);
     return res;
+  }
+
+  private parsePath(path: string): ParsedPath | undefined {
+    let parsed = this.paths.get(path);
+    if (parsed === undefined) {
+      parsed = parseGraphPath(path, ENTITIES);
+      if (parsed === undefined) return undefined;
+      if (this.paths.size >= 1000) this.paths.clear();
+      this.paths.set(path, parsed);
+    }
+    return parsed;
   }
 
   private async authenticated(req: GraphRequest, version: ApiVersion, target: Target, method: string, principal: Principal): Promise<GraphResponse> {
@@ -194,7 +215,12 @@ export class GraphService {
           const p = await this.found(profiles.get(tid, target.id), target.id);
           const context = contextUrl(base, version, def, { entity: true, select });
           if (select) return json(200, { '@odata.context': context, ...profileJson(p, select) });
-          return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: `{"@odata.context":${JSON.stringify(context)},${profileJsonText(p).slice(1)}` };
+          let cached = this.entityBytes.get(p);
+          if (cached?.context !== context) {
+            cached = { context, bytes: Buffer.from(`{"@odata.context":${JSON.stringify(context)},${profileJsonText(p).slice(1)}`) };
+            this.entityBytes.set(p, cached);
+          }
+          return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: cached.bytes };
         }
         if (method === 'DELETE') {
           if (!(await profiles.delete(tid, target.id))) throw this.notFound(target.id);

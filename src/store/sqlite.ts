@@ -16,6 +16,8 @@ export const SQLITE_FILE = 'enrollgraph.db';
 export interface SqliteOptions {
   /** Checkpoint the WAL from a worker thread instead of inside commits (for a long-running server). */
   backgroundCheckpoints?: boolean;
+  /** Serve profiles and tenants by key from memory (for a server, which calls `beginRequest()` per request). */
+  readCache?: boolean;
 }
 
 /** Opens (creating if needed) the database file in `dataDir`, or an in-memory database when dataDir is null. */
@@ -39,7 +41,7 @@ export function openSqliteStore(dataDir: string | null, opts: SqliteOptions = {}
   }
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  return new SqliteStore(db, checkpointer);
+  return new SqliteStore(db, checkpointer, opts.readCache === true);
 }
 
 function migrate(db: Database.Database): void {
@@ -57,9 +59,54 @@ function migrate(db: Database.Database): void {
   run.immediate();
 }
 
+/**
+ * Profiles and tenants by key, served from memory while the database is unchanged. Before a read
+ * it asks SQLite what was committed since the last check: by this connection (`total_changes()`,
+ * nearly free: the store's own writes and the control plane's, which share the connection) on every
+ * read, and by any other connection (`PRAGMA data_version`, which needs a read transaction: other
+ * processes on the file, the CLI) on the first read after a request began. Any change empties the
+ * cache. So a read never sees a state older than the last commit before its request began, and a
+ * GET pays one cheap check instead of two indexed reads.
+ */
+class ReadCache {
+  private static readonly MAX_ENTRIES = 10_000;
+  private dataVersion = -1;
+  private changes = -1;
+  /** True when a request began since `data_version` was last read. */
+  private checkOthers = true;
+  readonly profiles = new Map<string, ProfileRecord | null>();
+  readonly tenants = new Map<string, TenantRecord | null>();
+
+  constructor(
+    private readonly dataVersionQuery: Database.Statement,
+    private readonly totalChangesQuery: Database.Statement,
+  ) {}
+
+  beginRequest(): void {
+    this.checkOthers = true;
+  }
+
+  /** Empties the cache when the database changed since the last check; call before every read of it. */
+  validate(): void {
+    const t = this.totalChangesQuery.get() as number;
+    let d = this.dataVersion;
+    if (this.checkOthers) {
+      d = this.dataVersionQuery.get() as number;
+      this.checkOthers = false;
+    }
+    if (d !== this.dataVersion || t !== this.changes || this.profiles.size + this.tenants.size > ReadCache.MAX_ENTRIES) {
+      this.profiles.clear();
+      this.tenants.clear();
+      this.dataVersion = d;
+      this.changes = t;
+    }
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q;
+  private readonly cache: ReadCache | undefined;
   private readonly statements = new Map<string, Database.Statement>();
   private pending: { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
 
@@ -67,6 +114,7 @@ export class SqliteStore implements Store {
   constructor(
     readonly db: Database.Database,
     private readonly checkpointer?: SqliteCheckpointer,
+    readCache = false,
   ) {
     const t = profileDef.table;
     this.q = {
@@ -106,6 +154,11 @@ export class SqliteStore implements Store {
         'INSERT INTO tenants (tenant_id, licensed) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET licensed = excluded.licensed',
       ),
     };
+    this.cache = readCache ? new ReadCache(db.prepare('PRAGMA data_version').pluck(), db.prepare('SELECT total_changes()').pluck()) : undefined;
+  }
+
+  beginRequest(): void {
+    this.cache?.beginRequest();
   }
 
   async ping(): Promise<void> {
@@ -178,8 +231,18 @@ export class SqliteStore implements Store {
   }
 
   async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
+    const cache = this.cache;
+    if (!cache) return this.readProfile(tenantId, id) ?? undefined;
+    cache.validate();
+    const key = `${tenantId}/${id}`;
+    let r = cache.profiles.get(key);
+    if (r === undefined) cache.profiles.set(key, (r = this.readProfile(tenantId, id)));
+    return r ?? undefined;
+  }
+
+  private readProfile(tenantId: string, id: string): ProfileRecord | null {
     const row = this.q.get.get(tenantId, id) as ProfileRow | undefined;
-    return row && toRecord(row);
+    return row ? Object.freeze(toRecord(row)) : null;
   }
 
   async insertProfile(p: NewProfile): Promise<ProfileRecord> {
@@ -244,8 +307,17 @@ export class SqliteStore implements Store {
   }
 
   async getTenant(tenantId: string): Promise<TenantRecord | undefined> {
+    const cache = this.cache;
+    if (!cache) return this.readTenant(tenantId) ?? undefined;
+    cache.validate();
+    let r = cache.tenants.get(tenantId);
+    if (r === undefined) cache.tenants.set(tenantId, (r = this.readTenant(tenantId)));
+    return r ?? undefined;
+  }
+
+  private readTenant(tenantId: string): TenantRecord | null {
     const row = this.q.tenant.get(tenantId) as { tenant_id: string; licensed: number } | undefined;
-    return row && { tenantId: row.tenant_id, licensed: row.licensed === 1 };
+    return row ? Object.freeze({ tenantId: row.tenant_id, licensed: row.licensed === 1 }) : null;
   }
 
   async setTenantLicensed(tenantId: string, licensed: boolean): Promise<void> {

@@ -65,6 +65,13 @@ export interface Store {
   /** Throws when the database cannot be reached or is not migrated. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * A request begins: what is read for it from here on must include every commit made before this
+   * call, by any process. A store that serves `getProfile`/`getTenant` from memory (SQLite in a
+   * server) checks once per request whether the database changed instead of on every read, so every
+   * request that reads them calls this first (GraphService does, for each call and each `$batch` item).
+   */
+  beginRequest?(): void;
 
   /** One page of a tenant's profiles: filtered, ordered, after a keyset position, limited. */
   listProfiles(query: RowQuery): Promise<ProfileRecord[]>;
