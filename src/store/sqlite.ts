@@ -65,9 +65,12 @@ function migrate(db: Database.Database): void {
  * nearly free: the store's own writes and the control plane's, which share the connection) on every
  * read, and by any other connection (`PRAGMA data_version`, which needs a read transaction: other
  * processes on the file, the CLI) on the first read after a request began. Any change empties the
- * cache. So a read never sees a state older than the last commit before its request began, and a
- * GET pays one cheap check instead of two indexed reads.
+ * cache, except the store's own writes, which drop just the keys they change (so a burst of
+ * createToken calls keeps the tenant cached). So a read never sees a state older than the last commit
+ * before its request began, and a GET pays one cheap check instead of two indexed reads.
  */
+const profileKey = (tenantId: string, id: string) => `${tenantId}/${id}`;
+
 class ReadCache {
   private static readonly MAX_ENTRIES = 10_000;
   private dataVersion = -1;
@@ -84,6 +87,24 @@ class ReadCache {
 
   beginRequest(): void {
     this.checkOthers = true;
+  }
+
+  /** Drops what a write of the store itself is changing (called inside the write, so before its commit). */
+  forgetProfile(tenantId: string, id: string): void {
+    this.profiles.delete(profileKey(tenantId, id));
+  }
+
+  forgetTenant(tenantId: string): void {
+    this.tenants.delete(tenantId);
+  }
+
+  /**
+   * After a group commit of the store's own writes, each of which forgot the keys it changed: counts
+   * their changes as seen, so they do not empty the whole cache. `validate()` ran just before the
+   * batch, so no other change hides in the count.
+   */
+  absorbOwnWrites(): void {
+    this.changes = this.totalChangesQuery.get() as number;
   }
 
   /** Empties the cache when the database changed since the last check; call before every read of it. */
@@ -107,6 +128,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q;
   private readonly cache: ReadCache | undefined;
+  private readonly tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
   private readonly statements = new Map<string, Database.Statement>();
   private pending: { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
 
@@ -154,6 +176,14 @@ export class SqliteStore implements Store {
         'INSERT INTO tenants (tenant_id, licensed) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET licensed = excluded.licensed',
       ),
     };
+    this.tx = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT write'),
+      release: db.prepare('RELEASE write'),
+      rollbackTo: db.prepare('ROLLBACK TO write'),
+    };
     this.cache = readCache ? new ReadCache(db.prepare('PRAGMA data_version').pluck(), db.prepare('SELECT total_changes()').pluck()) : undefined;
   }
 
@@ -194,9 +224,9 @@ export class SqliteStore implements Store {
 
   /**
    * Group commit: writes issued in the same turn of the event loop run in one transaction (each in its
-   * own savepoint, so one failing write does not undo the others), committed once. A write's promise
-   * settles only after that commit, so an acknowledged write is durable as before, and a burst of
-   * concurrent writes pays for one WAL commit instead of one each.
+   * own savepoint when there are several, so one failing write does not undo the others), committed
+   * once. A write's promise settles only after that commit, so an acknowledged write is durable as
+   * before, and a burst of concurrent writes pays for one WAL commit instead of one each.
    */
   private write<T>(op: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -208,21 +238,34 @@ export class SqliteStore implements Store {
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
+    const { tx, cache } = this;
+    cache?.validate(); // before the batch: whatever else changed on this connection empties the cache now
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      this.db.transaction(() => {
+      tx.begin.run();
+      if (batch.length === 1) {
+        results.push({ ok: true, value: batch[0]!.op() });
+      } else {
         for (const w of batch) {
+          tx.savepoint.run();
           try {
-            results.push({ ok: true, value: this.db.transaction(w.op)() });
+            results.push({ ok: true, value: w.op() });
+            tx.release.run();
           } catch (error) {
+            tx.rollbackTo.run();
+            tx.release.run();
             results.push({ ok: false, error });
           }
         }
-      }).immediate();
+      }
+      tx.commit.run();
     } catch (error) {
-      for (const w of batch) w.reject(error); // the commit itself failed: nothing of the batch is stored
+      // A lone write that failed, or the commit itself: nothing of the batch is stored.
+      if (this.db.inTransaction) tx.rollback.run();
+      for (const w of batch) w.reject(error);
       return;
     }
+    cache?.absorbOwnWrites();
     batch.forEach((w, i) => {
       const r = results[i]!;
       if (r.ok) w.resolve(r.value);
@@ -230,11 +273,16 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Inside a write: the profile's cached record is about to change. */
+  private changing(tenantId: string, id: string): void {
+    this.cache?.forgetProfile(tenantId, id);
+  }
+
   async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
     const cache = this.cache;
     if (!cache) return this.readProfile(tenantId, id) ?? undefined;
     cache.validate();
-    const key = `${tenantId}/${id}`;
+    const key = profileKey(tenantId, id);
     let r = cache.profiles.get(key);
     if (r === undefined) cache.profiles.set(key, (r = this.readProfile(tenantId, id)));
     return r ?? undefined;
@@ -246,28 +294,34 @@ export class SqliteStore implements Store {
   }
 
   async insertProfile(p: NewProfile): Promise<ProfileRecord> {
-    return this.write(() => toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow));
+    return this.write(() => {
+      this.changing(p.tenantId, p.id);
+      return toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow);
+    });
   }
 
   async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {
-    const row = await this.write(() => this.q.update.get({
+    const row = await this.write(() => (this.changing(tenantId, id), this.q.update.get({
       tenantId,
       id,
       nowUs,
       displayName: patch.displayName ?? null,
       setDescription: patch.description !== undefined ? 1 : 0,
       description: patch.description ?? null,
-    }) as ProfileRow | undefined);
+    })) as ProfileRow | undefined);
     return row && toRecord(row);
   }
 
   async deleteProfile(tenantId: string, id: string): Promise<boolean> {
-    return this.write(() => this.q.delete.run(tenantId, id).changes > 0);
+    return this.write(() => (this.changing(tenantId, id), this.q.delete.run(tenantId, id).changes > 0));
   }
 
   async setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
     try {
-      return await this.write(() => (this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found'));
+      return await this.write(() => {
+        this.changing(tenantId, id);
+        return this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found';
+      });
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
       throw err;
@@ -275,11 +329,11 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
-    return this.write(() => this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0);
+    return this.write(() => (this.changing(tenantId, id), this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0));
   }
 
   async saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void> {
-    await this.write(() => this.q.saveQr.run(pngBase64, tenantId, id, tokenValue));
+    await this.write(() => (this.changing(tenantId, id), this.q.saveQr.run(pngBase64, tenantId, id, tokenValue)));
   }
 
   async findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined> {
@@ -288,7 +342,11 @@ export class SqliteStore implements Store {
   }
 
   async enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined> {
-    const row = await this.write(() => this.q.enroll.get(tokenValue, nowUs) as { tenant_id: string; id: string; enrolled_device_count: number } | undefined);
+    const row = await this.write(() => {
+      const r = this.q.enroll.get(tokenValue, nowUs) as { tenant_id: string; id: string; enrolled_device_count: number } | undefined;
+      if (r) this.changing(r.tenant_id, r.id);
+      return r;
+    });
     return row && { tenantId: row.tenant_id, profileId: row.id, enrolledDeviceCount: row.enrolled_device_count };
   }
 
@@ -321,6 +379,6 @@ export class SqliteStore implements Store {
   }
 
   async setTenantLicensed(tenantId: string, licensed: boolean): Promise<void> {
-    await this.write(() => this.q.setTenant.run(tenantId, licensed ? 1 : 0));
+    await this.write(() => (this.cache?.forgetTenant(tenantId), this.q.setTenant.run(tenantId, licensed ? 1 : 0)));
   }
 }

@@ -84,6 +84,38 @@ describe('SQLite read cache', () => {
     assert.equal(await server.getProfile(TENANT, 'p3'), undefined);
   });
 
+  it("its own writes drop only what they change: the tenant and other profiles stay cached", async () => {
+    await newProfile('p5', 'five');
+    await newProfile('p6', 'six');
+    server.beginRequest();
+    const tenant = await server.getTenant(TENANT);
+    assert.ok(tenant, 'the tenant has a licence row (set by the test before)');
+    const six = await server.getProfile(TENANT, 'p6');
+    await server.setToken(TENANT, 'p5', 'QRSTUVWXYZABCDEFGHIJ', 9_000_000, 4_000_000);
+    server.beginRequest();
+    assert.equal((await server.getProfile(TENANT, 'p5'))?.tokenValue, 'QRSTUVWXYZABCDEFGHIJ');
+    assert.equal(await server.getTenant(TENANT), tenant);
+    assert.equal(await server.getProfile(TENANT, 'p6'), six);
+    // Concurrent writes commit as one group; each still sees its own result.
+    const [a, b] = await Promise.all([
+      server.updateProfile(TENANT, 'p5', { displayName: 'five, again' }, 5_000_000),
+      server.updateProfile(TENANT, 'p6', { displayName: 'six, again' }, 5_000_000),
+    ]);
+    assert.equal(a?.displayName, 'five, again');
+    assert.equal(b?.displayName, 'six, again');
+    assert.equal((await server.getProfile(TENANT, 'p6'))?.displayName, 'six, again');
+    // One failing write in a group (a token another profile holds) leaves the others committed.
+    const [dup, ok] = await Promise.all([
+      server.setToken(TENANT, 'p6', 'QRSTUVWXYZABCDEFGHIJ', 9_000_000, 6_000_000),
+      server.updateProfile(TENANT, 'p6', { displayName: 'six, third' }, 6_000_000),
+    ]);
+    assert.equal(dup, 'duplicate');
+    assert.equal(ok?.displayName, 'six, third');
+    const stored = await other.getProfile(TENANT, 'p6');
+    assert.equal(stored?.displayName, 'six, third');
+    assert.equal(stored?.tokenValue, null);
+  });
+
   it('a store without the cache reads the database every time', async () => {
     await newProfile('p4', 'four');
     const a = await other.getProfile(TENANT, 'p4');
