@@ -40,6 +40,25 @@ describe('PostgreSQL store', () => {
     assert.equal(MIGRATIONS.at(-1)!.version, LATEST_VERSION);
   });
 
+  it('answers reads asked for together with one statement, each with its own profile', async () => {
+    const s = stores[0]!;
+    const [t1, t2] = [crypto.randomUUID(), crypto.randomUUID()];
+    const shared = crypto.randomUUID(); // the same id in two tenants
+    const three = { id: crypto.randomUUID() };
+    for (const [tenantId, id, name] of [[t1, shared, 'one'], [t2, shared, 'two'], [t1, three.id, 'three']] as const) {
+      await s.insertProfile({ tenantId, id, displayName: name, description: null, nowUs: 1_000_000, tokenExpiresUs: MIN_US });
+    }
+    const got = await Promise.all([
+      s.getProfile(t1, shared), s.getProfile(t2, shared), s.getProfile(t1, three.id), s.getProfile(t2, three.id),
+      s.getProfile(t1, shared), s.getProfile(crypto.randomUUID(), shared),
+    ]);
+    assert.deepEqual(got.map((p) => p?.displayName), ['one', 'two', 'three', undefined, 'one', undefined]);
+    assert.notEqual(got[0], got[4], 'each caller gets its own record');
+    // A write acknowledged before a read is always in it.
+    await s.updateProfile(t1, shared, { displayName: 'one, renamed' }, 2_000_000);
+    assert.equal((await s.getProfile(t1, shared))?.displayName, 'one, renamed');
+  });
+
   it('keeps microsecond times (and the 0001-01-01 minimum) exactly, and reports duplicate token values', async () => {
     const s = stores[0]!;
     const tenantId = crypto.randomUUID();
