@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
@@ -41,7 +42,9 @@ export function openSqliteStore(dataDir: string | null, opts: SqliteOptions = {}
   }
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  return new SqliteStore(db, checkpointer, opts.readCache === true);
+  // A file database may be changed by other processes; whose wal-index (the `-shm` file) tells cheaply whether anyone committed.
+  const others = dataDir === null ? 'none' : { walIndexFile: `${join(dataDir, SQLITE_FILE)}-shm` };
+  return new SqliteStore(db, checkpointer, opts.readCache ? others : undefined);
 }
 
 function migrate(db: Database.Database): void {
@@ -61,28 +64,45 @@ function migrate(db: Database.Database): void {
 
 /**
  * Profiles and tenants by key, served from memory while the database is unchanged. Before a read
- * it asks SQLite what was committed since the last check: by this connection (`total_changes()`,
- * nearly free: the store's own writes and the control plane's, which share the connection) on every
- * read, and by any other connection (`PRAGMA data_version`, which needs a read transaction: other
- * processes on the file, the CLI) on the first read after a request began. Any change empties the
- * cache, except the store's own writes, which drop just the keys they change (so a burst of
- * createToken calls keeps the tenant cached). So a read never sees a state older than the last commit
- * before its request began, and a GET pays one cheap check instead of two indexed reads.
+ * it asks what was committed since the last check: by this connection (`total_changes()`, nearly
+ * free: the store's own writes and the control plane's, which share the connection) on every read,
+ * and by any other connection (other processes on the file, the CLI) on the first read after a
+ * request began. Any change empties the cache, except the store's own writes, which drop just the
+ * keys they change (so a burst of createToken calls keeps the tenant cached). So a read never sees a
+ * state older than the last commit before its request began, and a GET reads nothing from SQLite.
+ *
+ * Other connections: `PRAGMA data_version` answers exactly, but it needs a read transaction (file
+ * locks: about a fifth of a GET's time). So it runs only when the WAL-index header changed — the
+ * first 48 bytes of the `-shm` file, which every commit rewrites with a new change counter (documented
+ * in SQLite's "WAL-mode file format", section "The WAL-index header"), read with one pread. An
+ * unchanged header means no commit since it was last recorded; a changed or unreadable one means
+ * "ask data_version". An in-memory database has no other connections.
  */
 const profileKey = (tenantId: string, id: string) => `${tenantId}/${id}`;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 class ReadCache {
   private static readonly MAX_ENTRIES = 10_000;
+  private static readonly HEADER_BYTES = 48;
   private dataVersion = -1;
   private changes = -1;
-  /** True when a request began since `data_version` was last read. */
+  /** True when a request began since other connections' commits were last checked. */
   private checkOthers = true;
+  /** The `-shm` file: open, not opened yet, or unusable (then data_version every time). */
+  private walIndexFd: number | undefined | null;
+  private readonly header = Buffer.alloc(ReadCache.HEADER_BYTES);
+  private readonly seenHeader = Buffer.alloc(ReadCache.HEADER_BYTES);
+  private headerSeen = false;
+  /** The header's change counter inside our write transaction, and whether it was the recorded header then. */
+  private headerBeforeOwn: number | undefined;
+  private ownCommitFollowsSeen = false;
   readonly profiles = new Map<string, ProfileRecord | null>();
   readonly tenants = new Map<string, TenantRecord | null>();
 
   constructor(
     private readonly dataVersionQuery: Database.Statement,
     private readonly totalChangesQuery: Database.Statement,
+    private readonly others: 'none' | { walIndexFile: string },
   ) {}
 
   beginRequest(): void {
@@ -99,12 +119,27 @@ class ReadCache {
   }
 
   /**
-   * After a group commit of the store's own writes, each of which forgot the keys it changed: counts
-   * their changes as seen, so they do not empty the whole cache. `validate()` ran just before the
-   * batch, so no other change hides in the count.
+   * Called inside the group commit's write transaction, before its writes: no other connection can
+   * commit until it ends, so the WAL-index header now shows every commit before ours.
    */
-  absorbOwnWrites(): void {
+  beforeOwnCommit(): void {
+    this.headerBeforeOwn = this.readWalIndexHeader() ? this.changeCounter() : undefined;
+    this.ownCommitFollowsSeen = this.headerBeforeOwn !== undefined && this.headerSeen && this.header.equals(this.seenHeader);
+  }
+
+  /**
+   * After the group commit of the store's own writes, each of which forgot the keys it changed: counts
+   * their changes as seen, so they do not empty the whole cache (`validate()` ran just before the
+   * batch, so no other change hides in the count). And when the WAL-index shows exactly one commit —
+   * ours — since the header last checked, records the new header, so the next request need not ask
+   * data_version about a commit that was our own.
+   */
+  afterOwnCommit(): void {
     this.changes = this.totalChangesQuery.get() as number;
+    if (this.ownCommitFollowsSeen && this.readWalIndexHeader() && this.changeCounter() === ((this.headerBeforeOwn! + 1) >>> 0)) {
+      this.header.copy(this.seenHeader);
+    }
+    this.ownCommitFollowsSeen = false;
   }
 
   /** Empties the cache when the database changed since the last check; call before every read of it. */
@@ -112,8 +147,13 @@ class ReadCache {
     const t = this.totalChangesQuery.get() as number;
     let d = this.dataVersion;
     if (this.checkOthers) {
-      d = this.dataVersionQuery.get() as number;
       this.checkOthers = false;
+      if (this.walIndexChanged()) {
+        d = this.dataVersionQuery.get() as number;
+        // The header read before data_version: a commit in between shows as a change next time.
+        this.header.copy(this.seenHeader);
+        this.headerSeen = true;
+      }
     }
     if (d !== this.dataVersion || t !== this.changes || this.profiles.size + this.tenants.size > ReadCache.MAX_ENTRIES) {
       this.profiles.clear();
@@ -121,6 +161,40 @@ class ReadCache {
       this.dataVersion = d;
       this.changes = t;
     }
+  }
+
+  /** False only when the WAL-index header is the one recorded at the last data_version check. */
+  private walIndexChanged(): boolean {
+    if (this.others === 'none') return false;
+    return !this.readWalIndexHeader() || !this.headerSeen || !this.header.equals(this.seenHeader);
+  }
+
+  /** Reads the WAL-index header into `header`; false when it cannot be read. */
+  private readWalIndexHeader(): boolean {
+    if (this.others === 'none') return false;
+    if (this.walIndexFd === undefined) {
+      try {
+        this.walIndexFd = openSync(this.others.walIndexFile, 'r');
+      } catch {
+        this.walIndexFd = null;
+      }
+    }
+    if (this.walIndexFd === null) return false;
+    try {
+      return readSync(this.walIndexFd, this.header, 0, ReadCache.HEADER_BYTES, 0) === ReadCache.HEADER_BYTES;
+    } catch {
+      return false;
+    }
+  }
+
+  /** `iChange` of the header just read: a u32 at byte 8, in the machine's byte order, +1 per commit. */
+  private changeCounter(): number {
+    return LITTLE_ENDIAN ? this.header.readUInt32LE(8) : this.header.readUInt32BE(8);
+  }
+
+  close(): void {
+    if (typeof this.walIndexFd === 'number') closeSync(this.walIndexFd);
+    this.walIndexFd = null;
   }
 }
 
@@ -136,7 +210,8 @@ export class SqliteStore implements Store {
   constructor(
     readonly db: Database.Database,
     private readonly checkpointer?: SqliteCheckpointer,
-    readCache = false,
+    /** Serve profiles and tenants from memory; how to learn of other connections' commits. */
+    readCache?: 'none' | { walIndexFile: string },
   ) {
     const t = profileDef.table;
     this.q = {
@@ -184,7 +259,7 @@ export class SqliteStore implements Store {
       release: db.prepare('RELEASE write'),
       rollbackTo: db.prepare('ROLLBACK TO write'),
     };
-    this.cache = readCache ? new ReadCache(db.prepare('PRAGMA data_version').pluck(), db.prepare('SELECT total_changes()').pluck()) : undefined;
+    this.cache = readCache === undefined ? undefined : new ReadCache(db.prepare('PRAGMA data_version').pluck(), db.prepare('SELECT total_changes()').pluck(), readCache);
   }
 
   beginRequest(): void {
@@ -197,6 +272,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.cache?.close();
     if (this.db.open) this.db.close();
     await this.checkpointer?.close();
   }
@@ -243,6 +319,7 @@ export class SqliteStore implements Store {
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       tx.begin.run();
+      cache?.beforeOwnCommit();
       if (batch.length === 1) {
         results.push({ ok: true, value: batch[0]!.op() });
       } else {
@@ -265,7 +342,7 @@ export class SqliteStore implements Store {
       for (const w of batch) w.reject(error);
       return;
     }
-    cache?.absorbOwnWrites();
+    cache?.afterOwnCommit();
     batch.forEach((w, i) => {
       const r = results[i]!;
       if (r.ok) w.resolve(r.value);

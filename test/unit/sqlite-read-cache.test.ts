@@ -116,6 +116,23 @@ describe('SQLite read cache', () => {
     assert.equal(stored?.tokenValue, null);
   });
 
+  it("does not mistake another connection's commit for its own when both write", async () => {
+    await newProfile('p7', 'seven');
+    await newProfile('p8', 'eight');
+    server.beginRequest();
+    assert.equal((await server.getProfile(TENANT, 'p7'))?.displayName, 'seven');
+    await other.updateProfile(TENANT, 'p7', { displayName: 'seven, elsewhere' }, 7_000_000);
+    await server.updateProfile(TENANT, 'p8', { displayName: 'eight, here' }, 7_000_001);
+    server.beginRequest();
+    assert.equal((await server.getProfile(TENANT, 'p7'))?.displayName, 'seven, elsewhere');
+    // And the other way round: our commit, then theirs.
+    await server.updateProfile(TENANT, 'p8', { displayName: 'eight, again' }, 8_000_000);
+    await other.updateProfile(TENANT, 'p7', { displayName: 'seven, third' }, 8_000_001);
+    server.beginRequest();
+    assert.equal((await server.getProfile(TENANT, 'p7'))?.displayName, 'seven, third');
+    assert.equal((await server.getProfile(TENANT, 'p8'))?.displayName, 'eight, again');
+  });
+
   it('a store without the cache reads the database every time', async () => {
     await newProfile('p4', 'four');
     const a = await other.getProfile(TENANT, 'p4');
