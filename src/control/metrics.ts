@@ -1,4 +1,69 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The per-request metrics (a counter by operation and status, a latency histogram by operation),
+ * counted in plain numbers and handed to prom-client's registry as finished values when /metrics is
+ * read. prom-client's own Counter and Histogram hash a label object on every observation, which cost
+ * several microseconds per request on the hot path; the exposition format is still prom-client's.
+ */
+class RequestMetrics {
+  private readonly counts = new Map<string, { operation: string; status: string; n: number }>();
+  private readonly latencies = new Map<string, { buckets: Float64Array; sum: number; count: number }>();
+
+  observe(operation: string, status: number, seconds: number): void {
+    const key = `${operation} ${status}`;
+    let c = this.counts.get(key);
+    if (!c) this.counts.set(key, (c = { operation, status: String(status), n: 0 }));
+    c.n++;
+    let l = this.latencies.get(operation);
+    if (!l) this.latencies.set(operation, (l = { buckets: new Float64Array(LATENCY_BUCKETS.length), sum: 0, count: 0 }));
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      if (seconds <= LATENCY_BUCKETS[i]!) {
+        l.buckets[i]!++;
+        break;
+      }
+    }
+    l.sum += seconds;
+    l.count++;
+  }
+
+  /** The two metrics, in the shape prom-client's registry formats (see Registry.getMetricsAsString). */
+  metrics(): Metric[] {
+    const counter = {
+      name: 'enrollgraph_http_requests_total',
+      help: 'HTTP requests served, by operation and status.',
+      type: 'counter',
+      aggregator: 'sum',
+      get: async () => ({
+        name: counter.name, help: counter.help, type: 'counter', aggregator: 'sum',
+        values: [...this.counts.values()].map((c) => ({ labels: { operation: c.operation, status: c.status }, value: c.n })),
+      }),
+    };
+    const histogram = {
+      name: 'enrollgraph_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by operation.',
+      type: 'histogram',
+      aggregator: 'sum',
+      get: async () => {
+        const values: { labels: Record<string, string | number>; value: number; metricName?: string }[] = [];
+        for (const [operation, l] of this.latencies) {
+          let cumulative = 0;
+          LATENCY_BUCKETS.forEach((le, i) => {
+            cumulative += l.buckets[i]!;
+            values.push({ labels: { le, operation }, value: cumulative, metricName: `${histogram.name}_bucket` });
+          });
+          values.push({ labels: { le: '+Inf', operation }, value: l.count, metricName: `${histogram.name}_bucket` });
+          values.push({ labels: { operation }, value: l.sum, metricName: `${histogram.name}_sum` });
+          values.push({ labels: { operation }, value: l.count, metricName: `${histogram.name}_count` });
+        }
+        return { name: histogram.name, help: histogram.help, type: 'histogram', aggregator: 'sum', values };
+      },
+    };
+    return [counter, histogram] as unknown as Metric[];
+  }
+}
 
 /**
  * Prometheus metrics of one process (`GET /metrics`). Each process counts what it served; with
@@ -6,8 +71,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'operation' | 'status'>;
-  readonly latency: Histogram<'operation'>;
+  private readonly requestMetrics = new RequestMetrics();
   readonly throttled: Counter<'scope'>;
   readonly tokensCreated: Counter;
   readonly tokensRevoked: Counter;
@@ -17,13 +81,7 @@ export class Metrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'enrollgraph_http_requests_total', help: 'HTTP requests served, by operation and status.', labelNames: ['operation', 'status'], registers,
-    });
-    this.latency = new Histogram({
-      name: 'enrollgraph_http_request_duration_seconds', help: 'Time to answer an HTTP request, by operation.', labelNames: ['operation'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
-    });
+    for (const m of this.requestMetrics.metrics()) this.registry.registerMetric(m);
     this.throttled = new Counter({
       name: 'enrollgraph_throttled_requests_total', help: 'Graph calls (batch items included) refused with 429 by throttling, by the limit that refused them.',
       labelNames: ['scope'], registers,
@@ -38,19 +96,9 @@ export class Metrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'enrollgraph_' });
   }
 
-  /** Children of the labelled request metrics, by label values: prom-client hashes a label object on every call otherwise. */
-  private readonly requestCounters = new Map<string, { inc(): void }>();
-  private readonly latencyHistograms = new Map<string, { observe(v: number): void }>();
-
   /** Counts one answered HTTP request and its latency. */
   observeRequest(operation: string, status: number, seconds: number): void {
-    const key = `${operation} ${status}`;
-    let counter = this.requestCounters.get(key);
-    if (!counter) this.requestCounters.set(key, (counter = this.requests.labels(operation, String(status))));
-    counter.inc();
-    let histogram = this.latencyHistograms.get(operation);
-    if (!histogram) this.latencyHistograms.set(operation, (histogram = this.latency.labels(operation)));
-    histogram.observe(seconds);
+    this.requestMetrics.observe(operation, status, seconds);
   }
 
   get contentType(): string {

@@ -202,7 +202,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q;
   private readonly cache: ReadCache | undefined;
-  private readonly tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
+  private readonly tx: Record<'begin' | 'commit' | 'rollback', Database.Statement>;
   private readonly statements = new Map<string, Database.Statement>();
   private pending: { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
 
@@ -255,9 +255,6 @@ export class SqliteStore implements Store {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
-      savepoint: db.prepare('SAVEPOINT write'),
-      release: db.prepare('RELEASE write'),
-      rollbackTo: db.prepare('ROLLBACK TO write'),
     };
     this.cache = readCache === undefined ? undefined : new ReadCache(db.prepare('PRAGMA data_version').pluck(), db.prepare('SELECT total_changes()').pluck(), readCache);
   }
@@ -299,10 +296,11 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: writes issued in the same turn of the event loop run in one transaction (each in its
-   * own savepoint when there are several, so one failing write does not undo the others), committed
+   * Group commit: writes issued in the same turn of the event loop run in one transaction, committed
    * once. A write's promise settles only after that commit, so an acknowledged write is durable as
-   * before, and a burst of concurrent writes pays for one WAL commit instead of one each.
+   * before, and a burst of concurrent writes pays for one WAL commit instead of one each. Each write
+   * is one statement, and SQLite undoes a failed statement by itself, so one failing write (a
+   * duplicate token) leaves the others of its group in place without a savepoint each.
    */
   private write<T>(op: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -320,24 +318,17 @@ export class SqliteStore implements Store {
     try {
       tx.begin.run();
       cache?.beforeOwnCommit();
-      if (batch.length === 1) {
-        results.push({ ok: true, value: batch[0]!.op() });
-      } else {
-        for (const w of batch) {
-          tx.savepoint.run();
-          try {
-            results.push({ ok: true, value: w.op() });
-            tx.release.run();
-          } catch (error) {
-            tx.rollbackTo.run();
-            tx.release.run();
-            results.push({ ok: false, error });
-          }
+      for (const w of batch) {
+        try {
+          results.push({ ok: true, value: w.op() });
+        } catch (error) {
+          // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then nothing of it holds.
+          if (!this.db.inTransaction) throw error;
+          results.push({ ok: false, error });
         }
       }
       tx.commit.run();
     } catch (error) {
-      // A lone write that failed, or the commit itself: nothing of the batch is stored.
       if (this.db.inTransaction) tx.rollback.run();
       for (const w of batch) w.reject(error);
       return;

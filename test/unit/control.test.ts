@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ControllableClock } from '../../src/clock.js';
+import { Metrics } from '../../src/control/metrics.js';
 import { fromSnapshot, toSnapshot, SnapshotError } from '../../src/control/snapshot.js';
 import { fires, globToRegExp, matches, mulberry32At, parseFaultSpec, FaultSpecError } from '../../src/faults/rules.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control.js';
@@ -122,5 +123,25 @@ describe('snapshots', () => {
     });
     assert.equal(fromSnapshot(seed, 9).profiles[0]!.id, a.profiles[0]!.id);
     assert.throws(() => fromSnapshot({ profiles: [{ tenantId: 'x', displayName: 'A' }] }, 0), SnapshotError);
+  });
+});
+
+describe('request metrics', () => {
+  it('count by operation and status, and bucket latencies cumulatively, in the Prometheus text format', async () => {
+    const m = new Metrics({ processMetrics: false });
+    m.observeRequest('get', 200, 0.0004);
+    m.observeRequest('get', 200, 0.02);
+    m.observeRequest('get', 404, 20);
+    const text = await m.text();
+    assert.match(text, /^# TYPE enrollgraph_http_requests_total counter$/m);
+    assert.match(text, /^enrollgraph_http_requests_total\{operation="get",status="200"\} 2$/m);
+    assert.match(text, /^enrollgraph_http_requests_total\{operation="get",status="404"\} 1$/m);
+    assert.match(text, /^# TYPE enrollgraph_http_request_duration_seconds histogram$/m);
+    assert.match(text, /^enrollgraph_http_request_duration_seconds_bucket\{le="0.001",operation="get"\} 1$/m);
+    assert.match(text, /^enrollgraph_http_request_duration_seconds_bucket\{le="0.025",operation="get"\} 2$/m);
+    assert.match(text, /^enrollgraph_http_request_duration_seconds_bucket\{le="10",operation="get"\} 2$/m);
+    assert.match(text, /^enrollgraph_http_request_duration_seconds_bucket\{le="\+Inf",operation="get"\} 3$/m);
+    assert.match(text, /^enrollgraph_http_request_duration_seconds_sum\{operation="get"\} 20.0204$/m);
+    assert.match(text, /^enrollgraph_http_request_duration_seconds_count\{operation="get"\} 3$/m);
   });
 });
