@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { ControllableClock } from '../clock.js';
 import { DeviceEnrollment, ENROLL_PATH } from '../enrollment/devices.js';
 import { FaultEngine } from '../faults/engine.js';
-import type { GraphCallHook } from '../graph/service.js';
+import type { GraphCallHook, GraphResponse } from '../graph/service.js';
 import type { StorageConfig } from '../config.js';
 import { EMPTY_STATE, SYSTEM_CLOCK, type ClockSettings, type ControlStore, type StateData } from '../store/control.js';
 import { SqliteControlStore } from '../store/sqlite-control.js';
@@ -144,18 +144,29 @@ export class ControlPlane {
   }
 
   /** GraphService's hook: injected faults, then throttling, for every authenticated call and each batch item. */
-  readonly onCall: GraphCallHook = async ({ req, method, target, principal }) => {
+  readonly onCall: GraphCallHook = ({ req, method, target, principal }) => {
     const operation = operationOf(target, method);
     if (!this.calls.has(req.requestId)) {
       if (this.calls.size >= 10_000) this.calls.delete(this.calls.keys().next().value!);
       this.calls.set(req.requestId, { tenant: principal.tenantId, operation });
     }
-    await this.faults.apply({ method, path: req.path, tenantId: principal.tenantId, operation });
+    const observer = operation === 'createToken' ? this.countCreated : operation === 'revokeToken' ? this.countRevoked : undefined;
     // The batch itself consumes no budget: each of its items is counted as it runs.
-    if (operation !== 'batch') await this.throttle.admit(principal.tenantId, principal.appId, isWriteMethod(method));
-    if (operation === 'createToken') return (res) => res.status < 300 && this.metrics.tokensCreated.inc();
-    if (operation === 'revokeToken') return (res) => res.status < 300 && this.metrics.tokensRevoked.inc();
-    return undefined;
+    const throttled = operation !== 'batch' && this.throttle.enabled;
+    if (!this.faults.active && !throttled) return observer; // nothing to wait for: no promise
+    return (async () => {
+      await this.faults.apply({ method, path: req.path, tenantId: principal.tenantId, operation });
+      if (throttled) await this.throttle.admit(principal.tenantId, principal.appId, isWriteMethod(method));
+      return observer;
+    })();
+  };
+
+  private readonly countCreated = (res: GraphResponse) => {
+    if (res.status < 300) this.metrics.tokensCreated.inc();
+  };
+
+  private readonly countRevoked = (res: GraphResponse) => {
+    if (res.status < 300) this.metrics.tokensRevoked.inc();
   };
 
   /** The tenant and operation of a request (known once its token was verified); forgotten after this call. */

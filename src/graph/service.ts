@@ -65,9 +65,10 @@ export interface GraphCall {
 /**
  * Runs before every authenticated call, each `$batch` item too (src/control/: throttling and fault
  * injection): may delay the call or throw (a GraphError answers it); may return a function that is
- * given the call's response when it succeeds.
+ * given the call's response when it succeeds. Answers synchronously when it has nothing to wait for.
  */
-export type GraphCallHook = (call: GraphCall) => Promise<((res: GraphResponse) => void) | void>;
+export type GraphCallHook = (call: GraphCall) => CallObserver | void | Promise<CallObserver | void>;
+type CallObserver = (res: GraphResponse) => void;
 
 export interface GraphServiceDeps {
   store: Store;
@@ -134,8 +135,11 @@ export class GraphService {
       return json(200, serviceDocument(req.baseUrl, version));
     }
 
-    const principal = await this.deps.verifier.verify(req.headers.authorization);
-    const observe = await this.deps.onCall?.({ req, method, target, principal });
+    // Both answer synchronously in the common case (a known token, no fault rule or throttle to consult).
+    const verified = this.deps.verifier.verify(req.headers.authorization);
+    const principal = verified instanceof Promise ? await verified : verified;
+    const hooked = this.deps.onCall?.({ req, method, target, principal });
+    const observe = hooked instanceof Promise ? await hooked : hooked;
     const res = await this.authenticated(req, version, target, method, principal);
     observe?.(res);
     return res;

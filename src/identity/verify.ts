@@ -60,12 +60,15 @@ export class TokenVerifier {
     }
   }
 
-  /** The principal of an `Authorization` header value, or a 401 GraphError. */
-  async verify(authorization: string | undefined): Promise<Principal> {
+  /**
+   * The principal of an `Authorization` header value, or a 401 GraphError (thrown, or the rejection).
+   * A token verified before is answered from the cache, synchronously: no promise on the hot path.
+   */
+  verify(authorization: string | undefined): Principal | Promise<Principal> {
     const token = bearer(authorization);
     const nowSec = this.clock.nowUs() / 1e6;
-    // Keyed by the signature (hashing a short key is cheaper than the whole 1–2 KB token), confirmed by
-    // comparing the whole token.
+    // Keyed by the signature's tail (hashing a short key is cheaper than the whole 1–2 KB token),
+    // confirmed by comparing the whole token.
     const key = cacheKey(token);
     const hit = this.cache.get(key);
     if (hit && hit.token === token) {
@@ -76,6 +79,10 @@ export class TokenVerifier {
       if (nowSec < hit.nbf - CLOCK_TOLERANCE_SECONDS) throw errors.unauthenticated(MESSAGES.notYetValid);
       return hit.principal;
     }
+    return this.verifyAndCache(token, key, nowSec);
+  }
+
+  private async verifyAndCache(token: string, key: string, nowSec: number): Promise<Principal> {
     const payload = await this.check(token, nowSec);
     const principal = toPrincipal(payload);
     if (this.cache.size >= this.cacheSize) {
