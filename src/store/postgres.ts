@@ -71,6 +71,9 @@ const SQL = {
     WHERE tenant_id = $1 AND id = $2 RETURNING ${PROFILE_COLUMNS}`,
   delete: `DELETE FROM ${t} WHERE tenant_id = $1 AND id = $2`,
   setToken: `UPDATE ${t} SET token_value = $3, token_expires_us = $4, modified_us = $5, qr_png = NULL WHERE tenant_id = $1 AND id = $2`,
+  setTokens: `UPDATE ${t} AS p SET token_value = v.token, token_expires_us = v.expires, modified_us = v.now, qr_png = NULL
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS v(tenant_id, id, token, expires, now)
+    WHERE p.tenant_id = v.tenant_id AND p.id = v.id RETURNING p.tenant_id, p.id`,
   revoke: `UPDATE ${t} SET token_value = NULL, token_expires_us = $3, modified_us = $3, qr_png = NULL WHERE tenant_id = $1 AND id = $2`,
   saveQr: `UPDATE ${t} SET qr_png = $4 WHERE tenant_id = $1 AND id = $2 AND token_value = $3`,
   byToken: `SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE token_value = $1`,
@@ -191,10 +194,22 @@ function socketOf(client: PoolClient): { cork(): void; uncork(): void } | undefi
 /** Profile reads waiting for the next batch, by `tenant/id`. */
 type ReadBatch = Map<string, { tenantId: string; id: string; waiters: { resolve(r: ProfileRecord | undefined): void; reject(e: unknown): void }[] }>;
 
+/** A setToken call waiting for the next batch. */
+interface TokenWrite {
+  tenantId: string;
+  id: string;
+  tokenValue: string;
+  expiresUs: number;
+  nowUs: number;
+  resolve(r: SetTokenResult): void;
+  reject(e: unknown): void;
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
   private readBatch: ReadBatch | undefined;
+  private tokenBatch: TokenWrite[] | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -383,12 +398,52 @@ export class PostgresStore implements Store {
     return ((await this.named('delete', [tenantId, id])).rowCount ?? 0) > 0;
   }
 
-  async setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
+  /**
+   * createToken's write. Calls of the same turn of the event loop go out as one UPDATE (one round
+   * trip, one statement for the database) sent after that turn. Where several of them name the same
+   * profile, the last one's token is stored and the earlier ones' tokens are replaced in the same
+   * instant — as if each had run just before the next, with nothing read in between — so each call
+   * still gets 'ok'. A token value another profile holds fails the whole statement; then each call
+   * runs on its own, in order, and only the colliding one gets 'duplicate'.
+   */
+  setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
+    return new Promise((resolve, reject) => {
+      if (this.tokenBatch === undefined) {
+        this.tokenBatch = [];
+        setImmediate(() => void this.writeTokens());
+      }
+      this.tokenBatch.push({ tenantId, id, tokenValue, expiresUs, nowUs, resolve, reject });
+    });
+  }
+
+  private async writeTokens(): Promise<void> {
+    const batch = this.tokenBatch!;
+    this.tokenBatch = undefined;
+    if (batch.length === 1) return this.writeTokensOneByOne(batch);
+    const last = new Map<string, TokenWrite>();
+    for (const w of batch) last.set(`${w.tenantId}/${w.id}`, w);
+    const ws = [...last.values()];
     try {
-      return ((await this.named('setToken', [tenantId, id, tokenValue, expiresUs, nowUs])).rowCount ?? 0) > 0 ? 'ok' : 'not-found';
+      const rows = (await this.named<{ tenant_id: string; id: string }>('setTokens', [
+        ws.map((w) => w.tenantId), ws.map((w) => w.id), ws.map((w) => w.tokenValue), ws.map((w) => w.expiresUs), ws.map((w) => w.nowUs),
+      ])).rows;
+      const updated = new Set(rows.map((r) => `${r.tenant_id}/${r.id}`));
+      for (const w of batch) w.resolve(updated.has(`${w.tenantId}/${w.id}`) ? 'ok' : 'not-found');
     } catch (err) {
-      if (sqlState(err) === '23505') return 'duplicate';
-      throw err;
+      if (sqlState(err) === '23505') return this.writeTokensOneByOne(batch);
+      for (const w of batch) w.reject(err);
+    }
+  }
+
+  private async writeTokensOneByOne(batch: readonly TokenWrite[]): Promise<void> {
+    for (const w of batch) {
+      try {
+        const n = (await this.named('setToken', [w.tenantId, w.id, w.tokenValue, w.expiresUs, w.nowUs])).rowCount ?? 0;
+        w.resolve(n > 0 ? 'ok' : 'not-found');
+      } catch (err) {
+        if (sqlState(err) === '23505') w.resolve('duplicate');
+        else w.reject(err);
+      }
     }
   }
 

@@ -59,6 +59,32 @@ describe('PostgreSQL store', () => {
     assert.equal((await s.getProfile(t1, shared))?.displayName, 'one, renamed');
   });
 
+  it('writes tokens asked for together with one statement: the last per profile holds, a collision fails alone', async () => {
+    const s = stores[0]!;
+    const tenantId = crypto.randomUUID();
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    for (const id of [a, b, c]) await s.insertProfile({ tenantId, id, displayName: id, description: null, nowUs: 1_000_000, tokenExpiresUs: MIN_US });
+    const got = await Promise.all([
+      s.setToken(tenantId, a, 'AAAAAAAAAAAAAAAAAAAA', 9_000_000, 2_000_000),
+      s.setToken(tenantId, b, 'BBBBBBBBBBBBBBBBBBBB', 9_000_000, 2_000_000),
+      s.setToken(tenantId, a, 'CCCCCCCCCCCCCCCCCCCC', 9_000_001, 2_000_001),
+      s.setToken(tenantId, crypto.randomUUID(), 'DDDDDDDDDDDDDDDDDDDD', 9_000_000, 2_000_000),
+    ]);
+    assert.deepEqual(got, ['ok', 'ok', 'ok', 'not-found']);
+    assert.equal((await s.getProfile(tenantId, a))?.tokenValue, 'CCCCCCCCCCCCCCCCCCCC');
+    assert.equal((await s.getProfile(tenantId, a))?.tokenExpiresUs, 9_000_001);
+    assert.equal((await s.getProfile(tenantId, b))?.tokenValue, 'BBBBBBBBBBBBBBBBBBBB');
+    // c asks for the token b holds, in the same turn as a good write to a: only c is refused.
+    const [dup, fine] = await Promise.all([
+      s.setToken(tenantId, c, 'BBBBBBBBBBBBBBBBBBBB', 9_000_000, 3_000_000),
+      s.setToken(tenantId, a, 'EEEEEEEEEEEEEEEEEEEE', 9_000_000, 3_000_000),
+    ]);
+    assert.equal(dup, 'duplicate');
+    assert.equal(fine, 'ok');
+    assert.equal((await s.getProfile(tenantId, c))?.tokenValue, null);
+    assert.equal((await s.getProfile(tenantId, a))?.tokenValue, 'EEEEEEEEEEEEEEEEEEEE');
+  });
+
   it('keeps microsecond times (and the 0001-01-01 minimum) exactly, and reports duplicate token values', async () => {
     const s = stores[0]!;
     const tenantId = crypto.randomUUID();
