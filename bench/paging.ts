@@ -30,7 +30,7 @@ export interface PagingResult {
 }
 
 /** Inserts `count` profiles for one tenant in one transaction, with random 8-letter display names. */
-function bulkInsert(dataDir: string, tenantId: string, count: number): number {
+export function bulkInsert(dataDir: string, tenantId: string, count: number): number {
   const started = performance.now();
   const db = new Database(join(dataDir, SQLITE_FILE));
   db.pragma('journal_mode = WAL');

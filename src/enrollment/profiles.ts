@@ -32,7 +32,7 @@ const RENDER_DELAY_MS = 200;
  */
 export class ProfileService {
   private readonly pendingRenders = new Map<string, NodeJS.Timeout>();
-  /** The presented profile of a record object, for stores that hand out the same record while it is unchanged (SQLite's read cache). */
+  /** The presented profile of a shared record (frozen: SQLite's read cache hands out the same one while the row is unchanged). */
   private readonly presented = new WeakMap<ProfileRecord, Profile>();
 
   constructor(
@@ -96,9 +96,11 @@ export class ProfileService {
   }
 
   private async present(r: ProfileRecord): Promise<Profile> {
+    // Only a store's shared records are frozen (and come back again); a fresh record is presented once.
+    if (!Object.isFrozen(r)) return this.presentRecord(r);
     const hit = this.presented.get(r);
     if (hit) return hit;
-    const p = await this.presentRecord(r);
+    const p = Object.freeze(await this.presentRecord(r));
     this.presented.set(r, p);
     return p;
   }

@@ -55,10 +55,11 @@ export function profileJson(p: Profile, select?: readonly PropertyDef[]): Record
  */
 const textCache = new Map<string, { fingerprint: string; text: string }>();
 const TEXT_CACHE_SIZE = 2000;
-/** The same, by object: a store that hands out the same record while it is unchanged skips even the fingerprint. */
+/** The same, by object, for shared (frozen) profiles: a store that hands out the same record while it is unchanged skips even the fingerprint. */
 const textByProfile = new WeakMap<Profile, string>();
 
 export function profileJsonText(p: Profile): string {
+  if (!Object.isFrozen(p)) return profileJsonTextByFingerprint(p); // presented once: no use keeping it by object
   let text = textByProfile.get(p);
   if (text === undefined) {
     text = profileJsonTextByFingerprint(p);

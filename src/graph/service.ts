@@ -222,7 +222,7 @@ export class GraphService {
           let cached = this.entityBytes.get(p);
           if (cached?.context !== context) {
             cached = { context, bytes: Buffer.from(`{"@odata.context":${JSON.stringify(context)},${profileJsonText(p).slice(1)}`) };
-            this.entityBytes.set(p, cached);
+            if (Object.isFrozen(p)) this.entityBytes.set(p, cached); // a shared profile comes back: keep its bytes
           }
           return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: cached.bytes };
         }

@@ -84,6 +84,17 @@ $$`,
             'CREATE TRIGGER tenants_truncated AFTER TRUNCATE ON tenants FOR EACH STATEMENT EXECUTE FUNCTION enrollgraph_tenant_changed()',
           ],
   },
+  {
+    version: 5,
+    name: 'displayName index carries createdDateTime (filtered pages sort without reading rows)',
+    // A filtered page in the default order sorts the matching index entries by (created, id); with
+    // created_us in the index that sort reads no table rows, and only the page's rows are fetched
+    // (see compileSelect). The order of the first columns is unchanged, so $orderby=displayName too.
+    statements: () => [
+      `DROP INDEX ${profile.table}_name`,
+      `CREATE INDEX ${profile.table}_name ON ${profile.table} (tenant_id, display_name, id, created_us)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -138,14 +138,23 @@ class Builder {
   }
 }
 
-/** `SELECT columns FROM table WHERE tenant = ? [AND filter] [AND keyset] ORDER BY … LIMIT … [OFFSET …]`. */
-export function compileSelect(dialect: Dialect, table: string, columns: string, tenantColumn: string, q: RowQuery): Compiled {
+/**
+ * `SELECT columns FROM table WHERE tenant = ? [AND filter] [AND keyset] ORDER BY … LIMIT … [OFFSET …]`.
+ * With a filter, the page is chosen by key (tenant and `keyColumn`) first — `WHERE (tenant, id) IN (SELECT tenant, id … ORDER BY …
+ * LIMIT …)` — and only its rows are read: a filter answered from an index (a displayName prefix)
+ * then sorts index entries alone, instead of reading every matching row to sort it.
+ */
+export function compileSelect(dialect: Dialect, table: string, columns: string, tenantColumn: string, q: RowQuery, keyColumn = 'id'): Compiled {
   const b = new Builder(dialect);
   const where = [`${tenantColumn} = ${b.p(q.tenantId)}`];
   if (q.where) where.push(b.condition(q.where));
   if (q.after) where.push(b.after(q.orderBy, q.after));
-  let sql = `SELECT ${columns} FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${b.orderBy(q.orderBy)} LIMIT ${b.p(q.limit)}`;
-  if (q.offset) sql += ` OFFSET ${b.p(q.offset)}`;
+  const order = `ORDER BY ${b.orderBy(q.orderBy)}`;
+  let page = `WHERE ${where.join(' AND ')} ${order} LIMIT ${b.p(q.limit)}`;
+  if (q.offset) page += ` OFFSET ${b.p(q.offset)}`;
+  const sql = q.where
+    ? `SELECT ${columns} FROM ${table} WHERE (${tenantColumn}, ${keyColumn}) IN (SELECT ${tenantColumn}, ${keyColumn} FROM ${table} ${page}) ${order}`
+    : `SELECT ${columns} FROM ${table} ${page}`;
   return { sql, params: b.params };
 }
 
