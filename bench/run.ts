@@ -7,6 +7,9 @@
  * One run: the baseline (node:http, 204 to everything) is measured, then Enrollgraph is started on
  * SQLite in a temp data dir (auth on), one profile is created through the API, and each scenario is
  * measured against it. Load comes from autocannon in this process; the servers are child processes.
+ * Each scenario with a target is compared with a baseline measured right before it (the first one
+ * with the opening baseline): the machine's speed drifts by 10–20 % within a minute, and a ratio of
+ * two measurements taken minutes apart would carry that drift.
  * Prints a table (req/s, p50/p99 latency, ratio to the baseline's req/s, target PASS/FAIL) and writes
  * .bench/results.json.
  *
@@ -198,6 +201,17 @@ async function main(): Promise<number> {
     rows.push({ measurement: b });
     failures.push(...describeFailure(b));
     baselineRps = b.rps;
+    /**
+     * The baseline again, right before a scenario with a target: this machine's speed drifts by 10–20 %
+     * within a minute, so each ratio compares two measurements taken moments apart (its row precedes
+     * the scenario's in the table).
+     */
+    const baselineNow = async (): Promise<number> => {
+      const m = await measureBaseline('baseline', load);
+      rows.push({ measurement: m });
+      failures.push(...describeFailure(m));
+      return m.rps;
+    };
 
     // 2. Enrollgraph on SQLite in a temp dir, one profile.
     const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
@@ -215,7 +229,9 @@ async function main(): Promise<number> {
     if (created.status !== 201) throw new Error(`creating the profile failed: ${created.status} ${created.text}`);
     const ctx: Context = { url: server.url, token, profileId: (JSON.parse(created.text) as { id: string }).id };
 
-    for (const scenario of scenarios) {
+    for (const [i, scenario] of scenarios.entries()) {
+      // The first scenario follows the baseline above; each later one gets a baseline of its own.
+      const reference = i === 0 ? b.rps : await baselineNow();
       await scenario.setup?.(ctx);
       const shape = scenario.request(ctx);
       // One request first, so a wrong setup fails with the server's answer rather than a load of errors.
@@ -233,7 +249,7 @@ async function main(): Promise<number> {
         server,
         ...load,
       });
-      rows.push({ measurement: m, baselineRps: b.rps, target: scenario.target });
+      rows.push({ measurement: m, baselineRps: reference, target: scenario.target });
       failures.push(...describeFailure(m));
       console.error(`bench: ${scenario.name} ${m.rps} req/s`);
       if (m.serverCrash) {
@@ -247,9 +263,9 @@ async function main(): Promise<number> {
 
     // 2b. The same on PostgreSQL: one instance, then --workers 2 (bench/postgres.ts; BENCH_POSTGRES=0 skips).
     if (process.env.BENCH_POSTGRES !== '0') {
-      const pg = await benchPostgres({ load, baselineRps: b.rps, serverArgs, env: SERVER_ENV });
-      rows.push(...pg.rows);
-      failures.push(...pg.failures, ...pg.rows.flatMap((r) => describeFailure(r.measurement)));
+      const before = rows.length;
+      const pg = await benchPostgres({ load, baseline: baselineNow, serverArgs, env: SERVER_ENV, rows });
+      failures.push(...pg.failures, ...rows.slice(before).filter((r) => r.baselineRps !== undefined).flatMap((r) => describeFailure(r.measurement)));
     }
 
     // 3. The baseline again: did the machine's speed change while the scenarios ran?
