@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { ControllableClock } from '../clock.js';
 import { DeviceEnrollment, ENROLL_PATH } from '../enrollment/devices.js';
 import { FaultEngine } from '../faults/engine.js';
-import type { GraphCallHook, GraphResponse } from '../graph/service.js';
+import type { GraphCaller, GraphCallHook, GraphResponse } from '../graph/service.js';
 import type { StorageConfig } from '../config.js';
 import { EMPTY_STATE, SYSTEM_CLOCK, type ClockSettings, type ControlStore, type StateData } from '../store/control.js';
 import { SqliteControlStore } from '../store/sqlite-control.js';
@@ -57,9 +57,6 @@ export class ControlPlane {
   readonly faults: FaultEngine;
   readonly throttle: Throttle;
   readonly enrollment: DeviceEnrollment;
-  /** Tenants of requests in flight, by request id (for the journal; a batch's items share its id). */
-  /** Per request id: the caller's tenant and the operation, as the Graph pipeline established them. */
-  private readonly calls = new Map<string, { tenant: string; operation: string | undefined }>();
   private adminKeyHash: Buffer;
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
@@ -146,10 +143,9 @@ export class ControlPlane {
   /** GraphService's hook: injected faults, then throttling, for every authenticated call and each batch item. */
   readonly onCall: GraphCallHook = ({ req, method, target, principal }) => {
     const operation = operationOf(target, method);
-    if (!this.calls.has(req.requestId)) {
-      if (this.calls.size >= 10_000) this.calls.delete(this.calls.keys().next().value!);
-      this.calls.set(req.requestId, { tenant: principal.tenantId, operation });
-    }
+    // For the journal and metrics (recordRequest): the HTTP request's caller and operation. A batch's
+    // items are requests of their own; the batch itself was named first.
+    req.caller ??= { tenant: principal.tenantId, operation };
     const observer = operation === 'createToken' ? this.countCreated : operation === 'revokeToken' ? this.countRevoked : undefined;
     // The batch itself consumes no budget: each of its items is counted as it runs.
     const throttled = operation !== 'batch' && this.throttle.enabled;
@@ -169,16 +165,13 @@ export class ControlPlane {
     if (res.status < 300) this.metrics.tokensRevoked.inc();
   };
 
-  /** The tenant and operation of a request (known once its token was verified); forgotten after this call. */
-  private takeCall(requestId: string): { tenant: string; operation: string | undefined } | undefined {
-    const c = this.calls.get(requestId);
-    if (c) this.calls.delete(requestId);
-    return c;
-  }
-
   /** Feeds the request journal and the request metrics with an answered request (status 0: its connection was dropped). */
-  recordRequest(r: { method: string; path: string; status: number; elapsedMs: number; requestId: string; clientRequestId: string }): void {
-    const call = this.takeCall(r.requestId);
+  recordRequest(r: {
+    method: string; path: string; status: number; elapsedMs: number; requestId: string; clientRequestId: string;
+    /** Who called and what, when the Graph pipeline got that far (GraphRequest.caller). */
+    caller?: GraphCaller | undefined;
+  }): void {
+    const call = r.caller;
     // The pipeline named the operation of an authenticated Graph call; parse the path only for the rest.
     const operation = call?.operation ?? operationOfPath(r.method, r.path);
     this.metrics.observeRequest(operation, r.status, r.elapsedMs / 1000);

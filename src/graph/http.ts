@@ -19,7 +19,7 @@ import { ConnectionDrop } from '../faults/rules.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { errorBody, errors, GraphError } from './errors.js';
 import { JSON_CONTENT_TYPE } from './serialize.js';
-import { GraphService, type GraphResponse } from './service.js';
+import { GraphService, type GraphRequest, type GraphResponse } from './service.js';
 
 /** The x-ms-ags-diagnostic header the live service sends, with this server's values. */
 export const DIAGNOSTIC = JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'enrollgraph' } });
@@ -55,6 +55,8 @@ interface Exchange {
   requestId: string;
   clientRequestId: string;
   started: number;
+  /** The Graph call, once the body was read (its `caller` names tenant and operation for the journal). */
+  graphReq?: GraphRequest;
 }
 
 export class GraphFront {
@@ -94,7 +96,7 @@ export class GraphFront {
     }
     const method = req.method ?? 'GET';
     const body = method === 'GET' || method === 'HEAD' ? undefined : parseBody(req, await readBody(req, this.o.bodyLimit));
-    const res = await this.o.graph.handle({
+    const graphReq: GraphRequest = {
       method,
       path: x.path,
       query: new URLSearchParams(search),
@@ -103,8 +105,9 @@ export class GraphFront {
       baseUrl: this.o.publicUrl ?? this.baseUrl(req),
       requestId: x.requestId,
       clientRequestId: x.clientRequestId,
-    });
-    this.send(x, res);
+    };
+    x.graphReq = graphReq;
+    this.send(x, await this.o.graph.handle(graphReq));
   }
 
   private baseUrl(req: IncomingMessage): string {
@@ -154,7 +157,9 @@ export class GraphFront {
   private finish(x: Exchange, status: number): void {
     const elapsedMs = performance.now() - x.started;
     const method = x.req.method ?? 'GET';
-    this.o.control.recordRequest({ method, path: x.path, status, elapsedMs, requestId: x.requestId, clientRequestId: x.clientRequestId });
+    this.o.control.recordRequest({
+      method, path: x.path, status, elapsedMs, requestId: x.requestId, clientRequestId: x.clientRequestId, caller: x.graphReq?.caller,
+    });
     if (this.o.accessLog) {
       this.o.log.info({ requestId: x.requestId, method, url: x.req.url, status, ms: Math.round(elapsedMs * 10) / 10 }, 'request');
     }

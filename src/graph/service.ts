@@ -30,6 +30,14 @@ export interface GraphRequest {
   /** Ids of the HTTP request (a `$batch` item shares its batch's). */
   requestId: string;
   clientRequestId: string;
+  /** Set by the control plane once the caller is known, for the request journal and metrics. */
+  caller?: GraphCaller;
+}
+
+/** An authenticated caller's tenant and the operation called (undefined for a wrong method). */
+export interface GraphCaller {
+  tenant: string;
+  operation: string | undefined;
 }
 
 export interface GraphResponse {
