@@ -101,15 +101,18 @@ export async function runPaging(load: Load, serverArgs: string[], count = Number
 
     const headers = { Authorization: `Bearer ${token}` };
     const startswith = `${base}&$filter=${encodeURIComponent("startswith(displayName,'ab')")}`;
+    // Page 1 is measured right before each page it is compared with: the machine's speed drifts.
     const first = await measure({ name: 'page 1', url: base, headers, expectStatus: 200, server, ...load });
     const deepM = await measure({ name: `page ${DEEP_PAGE} (nextLink)`, url: deepUrl, headers, expectStatus: 200, server, ...load });
+    const firstAgain = await measure({ name: 'page 1', url: base, headers, expectStatus: 200, server, ...load });
     const sw = await measure({ name: "startswith(displayName,'ab')", url: startswith, headers, expectStatus: 200, server, ...load });
     const table: Row[] = [
       { measurement: first },
       { measurement: deepM, baselineRps: first.rps, target: 1 / 1.5 },
-      { measurement: sw, baselineRps: first.rps, target: 1 / 2 },
+      { measurement: firstAgain },
+      { measurement: sw, baselineRps: firstAgain.rps, target: 1 / 2 },
     ];
-    return { rows: count, insertSeconds, deepPageRatio: first.rps / deepM.rps, startswithRatio: first.rps / sw.rps, table };
+    return { rows: count, insertSeconds, deepPageRatio: first.rps / deepM.rps, startswithRatio: firstAgain.rps / sw.rps, table };
   } finally {
     await server.stop();
   }
