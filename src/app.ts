@@ -13,7 +13,7 @@ import { QrRenderer } from './enrollment/qr-renderer.js';
 import { errorBody, errors, GraphError } from './graph/errors.js';
 import { JSON_CONTENT_TYPE } from './graph/serialize.js';
 import { GraphService } from './graph/service.js';
-import { GraphFront, graphHeaderPairs } from './graph/http.js';
+import { GraphFront, graphHeaderPairs, jsonBody } from './graph/http.js';
 import { KeyRing } from './identity/keys.js';
 import { TokenVerifier } from './identity/verify.js';
 import { StoreUnavailableError } from './store/errors.js';
@@ -122,14 +122,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // JSON bodies: an empty body is "no body" (SDKs send Content-Length 0 with a JSON Content-Type).
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(['application/json'], { parseAs: 'string' }, (req, body, done) => {
-    const charset = /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
-    if (charset && !/^utf-?8$/i.test(charset)) return done(errors.unsupportedMediaType(req.headers['content-type'] ?? ''), undefined);
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, jsonBody(req.headers['content-type'] ?? '', body as string));
     } catch (err) {
-      done(errors.unreadableBody((err as Error).message), undefined);
+      done(err as Error, undefined);
     }
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {

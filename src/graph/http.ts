@@ -138,10 +138,9 @@ export class GraphFront {
       return;
     }
     const e = this.toGraphError(x, err);
-    const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE, ...e.headers };
-    // After a refused body (too large), the rest of it is not read: the connection cannot be reused.
-    if (e.status === 413) headers.connection = 'close';
-    this.send(x, { status: e.status, headers, body: errorBody(e, x.requestId, x.clientRequestId, new Date()) });
+    // A refused body's rest is read and dropped by node:http once the answer is sent (readBody resumed
+    // the stream), so a client still sending gets the 413, and the connection stays usable.
+    this.send(x, { status: e.status, headers: { 'content-type': JSON_CONTENT_TYPE, ...e.headers }, body: errorBody(e, x.requestId, x.clientRequestId, new Date()) });
   }
 
   private toGraphError(x: Exchange, err: unknown): GraphError {
@@ -193,23 +192,30 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /**
- * The JSON body: `application/json` (UTF-8) parsed, an empty body is "no body" (SDKs send
- * Content-Length 0 with a JSON Content-Type), anything else with bytes in it is 415.
+ * A request body: `application/json` (UTF-8) parsed (`jsonBody`), an empty body is "no body", and
+ * anything else with bytes in it is 415.
  */
 function parseBody(req: IncomingMessage, raw: Buffer): unknown {
   const contentType = req.headers['content-type'];
   const semi = contentType === undefined ? -1 : contentType.indexOf(';');
   const media = contentType === undefined ? '' : (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  if (media !== 'application/json') {
-    if (raw.length === 0) return undefined;
-    throw errors.unsupportedMediaType(contentType ?? '');
-  }
-  const charset = semi < 0 ? undefined : /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(contentType!)?.[1];
-  if (charset && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMediaType(contentType!);
-  const text = raw.toString('utf8').trim();
-  if (text === '') return undefined;
+  if (media === 'application/json') return jsonBody(contentType!, raw.toString('utf8'));
+  if (raw.length === 0) return undefined;
+  throw errors.unsupportedMediaType(contentType ?? '');
+}
+
+/**
+ * An `application/json` body (the Graph front's and Fastify's routes' alike): a charset other than
+ * UTF-8 is 415, an empty or blank body is "no body" (SDKs send Content-Length 0 with a JSON
+ * Content-Type), malformed JSON is 400.
+ */
+export function jsonBody(contentType: string, text: string): unknown {
+  const charset = contentType.includes(';') ? /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(contentType)?.[1] : undefined;
+  if (charset && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMediaType(contentType);
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
   try {
-    return JSON.parse(text);
+    return JSON.parse(trimmed);
   } catch (err) {
     throw errors.unreadableBody((err as Error).message);
   }

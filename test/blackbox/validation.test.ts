@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import type { ProfileRecord } from '../../src/store/store.js';
 import { call, createProfile, graphError, PROFILES, startTenantServer, type Call, type TestServer } from '../helpers.js';
 
@@ -371,6 +372,60 @@ describe('request framing', () => {
     const list = await call(server.url, 'GET', PROFILES, { token });
     assert.equal(list.status, 200);
     assert.equal(list.json.value.length, before.length);
+  });
+});
+
+describe('request bodies', () => {
+  test('a JSON body in a charset other than UTF-8 is 415 and creates nothing', async () => {
+    const before = await snapshot();
+    const res = await postBytes(PROFILES, JSON.stringify({ displayName: 'latin' }), { 'Content-Type': 'application/json; charset=iso-8859-1' });
+    const e = graphError(res, 415, 'RequestBodyRead');
+    assert.match(e.message, /iso-8859-1/);
+    assert.deepEqual(await snapshot(), before);
+    const utf8 = await postBytes(PROFILES, JSON.stringify({ displayName: 'utf-8 é' }), { 'Content-Type': 'application/json; charset="UTF-8"' });
+    assert.equal(utf8.status, 201, utf8.text);
+    assert.equal(utf8.json.displayName, 'utf-8 é');
+  });
+
+  test('an empty or blank JSON body is no body: revokeToken answers 204, create is 400', async () => {
+    const { id } = await createProfile(server.url, token, { displayName: 'empty bodies' });
+    for (const raw of ['', '  \n ']) {
+      const res = await postBytes(`${PROFILES}/${id}/revokeToken`, raw, { 'Content-Type': 'application/json' });
+      assert.equal(res.status, 204, `${JSON.stringify(raw)}: ${res.text}`);
+    }
+    const before = await snapshot();
+    graphError(await postBytes(PROFILES, '', { 'Content-Type': 'application/json' }), 400, 'ModelValidationFailure');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('a chunked body (no Content-Length) that grows past the limit is 413, and the server keeps serving', async () => {
+    const before = await snapshot();
+    const url = new URL(PROFILES, server.url);
+    const res = await new Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } }, (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body, headers: r.headers }));
+      });
+      req.on('error', reject);
+      req.write('{"displayName":"chunks","description":"');
+      const chunk = 'd'.repeat(64 * 1024);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 2 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end('"}');
+      };
+      pump();
+    });
+    assert.equal(res.status, 413, res.body);
+    assert.equal(JSON.parse(res.body).error.code, 'RequestEntityTooLarge');
+    assert.ok(res.headers['request-id']);
+    assert.deepEqual(await snapshot(), before);
+    assert.equal((await call(server.url, 'GET', PROFILES, { token })).status, 200);
   });
 });
 
