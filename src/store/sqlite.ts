@@ -352,13 +352,17 @@ export class SqliteStore implements Store {
     cache.validate();
     const key = profileKey(tenantId, id);
     let r = cache.profiles.get(key);
-    if (r === undefined) cache.profiles.set(key, (r = this.readProfile(tenantId, id)));
+    if (r === undefined) {
+      r = this.readProfile(tenantId, id);
+      // Frozen: shared by every caller while the row is unchanged (ProfileService keys its own caches on that).
+      cache.profiles.set(key, (r = r && Object.freeze(r)));
+    }
     return r ?? undefined;
   }
 
   private readProfile(tenantId: string, id: string): ProfileRecord | null {
     const row = this.q.get.get(tenantId, id) as ProfileRow | undefined;
-    return row ? Object.freeze(toRecord(row)) : null;
+    return row ? toRecord(row) : null;
   }
 
   async insertProfile(p: NewProfile): Promise<ProfileRecord> {
