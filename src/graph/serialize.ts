@@ -55,20 +55,8 @@ export function profileJson(p: Profile, select?: readonly PropertyDef[]): Record
  */
 const textCache = new Map<string, { fingerprint: string; text: string }>();
 const TEXT_CACHE_SIZE = 2000;
-/** The same, by object, for shared (frozen) profiles: a store that hands out the same record while it is unchanged skips even the fingerprint. */
-const textByProfile = new WeakMap<Profile, string>();
 
 export function profileJsonText(p: Profile): string {
-  if (!Object.isFrozen(p)) return profileJsonTextByFingerprint(p); // presented once: no use keeping it by object
-  let text = textByProfile.get(p);
-  if (text === undefined) {
-    text = profileJsonTextByFingerprint(p);
-    textByProfile.set(p, text);
-  }
-  return text;
-}
-
-function profileJsonTextByFingerprint(p: Profile): string {
   const key = `${p.tenantId}/${p.id}`;
   const fingerprint = `${p.modifiedUs}|${p.createdUs}|${p.tokenExpiresUs}|${p.enrolledDeviceCount}|${p.tokenValue}|${p.qrCodePng === null ? 0 : 1}|${p.description === null ? '\u0000' : p.description}|${p.displayName}`;
   const hit = textCache.get(key);
