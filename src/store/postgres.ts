@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import { StoreUnavailableError } from './errors.js';
+import { PerTurn } from './per-turn.js';
 import { TenantCache } from './postgres-tenants.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
@@ -191,8 +192,13 @@ function socketOf(client: PoolClient): { cork(): void; uncork(): void } | undefi
   return stream && typeof stream.cork === 'function' && typeof stream.uncork === 'function' ? (stream as { cork(): void; uncork(): void }) : undefined;
 }
 
-/** Profile reads waiting for the next batch, by `tenant/id`. */
-type ReadBatch = Map<string, { tenantId: string; id: string; waiters: { resolve(r: ProfileRecord | undefined): void; reject(e: unknown): void }[] }>;
+/** A getProfile call waiting for the next batch. */
+interface ProfileRead {
+  tenantId: string;
+  id: string;
+  resolve(r: ProfileRecord | undefined): void;
+  reject(e: unknown): void;
+}
 
 /** A setToken call waiting for the next batch. */
 interface TokenWrite {
@@ -208,8 +214,8 @@ interface TokenWrite {
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
-  private readBatch: ReadBatch | undefined;
-  private tokenBatch: TokenWrite[] | undefined;
+  private readonly reads = new PerTurn<ProfileRead>((batch) => this.readProfiles(batch));
+  private readonly tokenWrites = new PerTurn<TokenWrite>((batch) => this.writeTokens(batch));
 
   constructor(
     private readonly pool: pg.Pool,
@@ -350,34 +356,23 @@ export class PostgresStore implements Store {
    * of a database backend, for many GETs instead of one each; alone, a read waits one loop turn.
    */
   getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
-    return new Promise((resolve, reject) => {
-      let batch = this.readBatch;
-      if (batch === undefined) {
-        batch = this.readBatch = new Map();
-        setImmediate(() => void this.readProfiles());
-      }
-      const key = `${tenantId}/${id}`;
-      let entry = batch.get(key);
-      if (entry === undefined) batch.set(key, (entry = { tenantId, id, waiters: [] }));
-      entry.waiters.push({ resolve, reject });
-    });
+    return new Promise((resolve, reject) => this.reads.add({ tenantId, id, resolve, reject }));
   }
 
-  private async readProfiles(): Promise<void> {
-    const batch = this.readBatch!;
-    this.readBatch = undefined;
-    const entries = [...batch.values()];
+  private async readProfiles(batch: readonly ProfileRead[]): Promise<void> {
+    const keys = new Map(batch.map((r) => [`${r.tenantId}/${r.id}`, r])); // one lookup per profile asked for
+    const distinct = [...keys.values()];
     try {
-      const rows = entries.length === 1
-        ? (await this.named<ProfileRow>('get', [entries[0]!.tenantId, entries[0]!.id])).rows
-        : (await this.named<ProfileRow>('getMany', [entries.map((e) => e.tenantId), entries.map((e) => e.id)])).rows;
+      const rows = distinct.length === 1
+        ? (await this.named<ProfileRow>('get', [distinct[0]!.tenantId, distinct[0]!.id])).rows
+        : (await this.named<ProfileRow>('getMany', [distinct.map((e) => e.tenantId), distinct.map((e) => e.id)])).rows;
       const found = new Map(rows.map((r) => [`${r.tenant_id}/${r.id}`, r]));
-      for (const [key, e] of batch) {
-        const row = found.get(key);
-        for (const w of e.waiters) w.resolve(row && toRecord(row));
+      for (const r of batch) {
+        const row = found.get(`${r.tenantId}/${r.id}`);
+        r.resolve(row && toRecord(row));
       }
     } catch (err) {
-      for (const e of entries) for (const w of e.waiters) w.reject(err);
+      for (const r of batch) r.reject(err);
     }
   }
 
@@ -407,18 +402,10 @@ export class PostgresStore implements Store {
    * runs on its own, in order, and only the colliding one gets 'duplicate'.
    */
   setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
-    return new Promise((resolve, reject) => {
-      if (this.tokenBatch === undefined) {
-        this.tokenBatch = [];
-        setImmediate(() => void this.writeTokens());
-      }
-      this.tokenBatch.push({ tenantId, id, tokenValue, expiresUs, nowUs, resolve, reject });
-    });
+    return new Promise((resolve, reject) => this.tokenWrites.add({ tenantId, id, tokenValue, expiresUs, nowUs, resolve, reject }));
   }
 
-  private async writeTokens(): Promise<void> {
-    const batch = this.tokenBatch!;
-    this.tokenBatch = undefined;
+  private async writeTokens(batch: readonly TokenWrite[]): Promise<void> {
     if (batch.length === 1) return this.writeTokensOneByOne(batch);
     const last = new Map<string, TokenWrite>();
     for (const w of batch) last.set(`${w.tenantId}/${w.id}`, w);

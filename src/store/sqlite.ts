@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { PROFILE_COLUMNS, toRecord, type ProfileRow } from './rows.js';
+import { PerTurn } from './per-turn.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import type {
@@ -204,7 +205,7 @@ export class SqliteStore implements Store {
   private readonly cache: ReadCache | undefined;
   private readonly tx: Record<'begin' | 'commit' | 'rollback', Database.Statement>;
   private readonly statements = new Map<string, Database.Statement>();
-  private pending: { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private readonly pending = new PerTurn<{ op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }>((batch) => this.flush(batch));
 
   /** `db` is public so the control plane (sqlite-control.ts) shares this connection and its transactions. */
   constructor(
@@ -303,15 +304,10 @@ export class SqliteStore implements Store {
    * duplicate token) leaves the others of its group in place without a savepoint each.
    */
   private write<T>(op: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
-    });
+    return new Promise<T>((resolve, reject) => this.pending.add({ op, resolve: resolve as (v: unknown) => void, reject }));
   }
 
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
+  private flush(batch: readonly { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[]): void {
     const { tx, cache } = this;
     cache?.validate(); // before the batch: whatever else changed on this connection empties the cache now
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
