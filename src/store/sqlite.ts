@@ -80,6 +80,39 @@ function migrate(db: Database.Database): void {
  * "ask data_version". An in-memory database has no other connections.
  */
 const profileKey = (tenantId: string, id: string) => `${tenantId}/${id}`;
+
+/** A write waiting for the group commit (see `SqliteStore.write`). */
+interface PendingWrite {
+  op: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  /** The profile it touches (`profileKey`); undefined when it may touch any. */
+  key: string | undefined;
+  tokenWrite: boolean;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * For each write of a group, the index of the later token write that replaces it, or -1: a token
+ * write is replaced when the next write of its profile in the group is a token write too. A write
+ * that names no profile ends every such run.
+ */
+export function replacedTokenWrites(batch: readonly Pick<PendingWrite, 'key' | 'tokenWrite'>[]): Int32Array {
+  const replacedBy = new Int32Array(batch.length).fill(-1);
+  const nextWrite = new Map<string, number>();
+  for (let i = batch.length - 1; i >= 0; i--) {
+    const { key, tokenWrite } = batch[i]!;
+    if (key === undefined) {
+      nextWrite.clear();
+      continue;
+    }
+    const j = nextWrite.get(key);
+    if (tokenWrite && j !== undefined && batch[j]!.tokenWrite) replacedBy[i] = j;
+    nextWrite.set(key, i);
+  }
+  return replacedBy;
+}
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 class ReadCache {
@@ -111,8 +144,8 @@ class ReadCache {
   }
 
   /** Drops what a write of the store itself is changing (called inside the write, so before its commit). */
-  forgetProfile(tenantId: string, id: string): void {
-    this.profiles.delete(profileKey(tenantId, id));
+  forgetProfile(key: string): void {
+    this.profiles.delete(key);
   }
 
   forgetTenant(tenantId: string): void {
@@ -205,7 +238,7 @@ export class SqliteStore implements Store {
   private readonly cache: ReadCache | undefined;
   private readonly tx: Record<'begin' | 'commit' | 'rollback', Database.Statement>;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly pending = new PerTurn<{ op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }>((batch) => this.flush(batch));
+  private readonly pending = new PerTurn<PendingWrite>((batch) => this.flush(batch));
 
   /** `db` is public so the control plane (sqlite-control.ts) shares this connection and its transactions. */
   constructor(
@@ -302,25 +335,32 @@ export class SqliteStore implements Store {
    * before, and a burst of concurrent writes pays for one WAL commit instead of one each. Each write
    * is one statement, and SQLite undoes a failed statement by itself, so one failing write (a
    * duplicate token) leaves the others of its group in place without a savepoint each.
+   *
+   * `key` names the one profile a write touches (none: it may touch any). A token write followed in
+   * the group by another token write of the same profile, with no other write of that profile in
+   * between, is not run: its token would be replaced in the same transaction, unseen by anyone. It
+   * gets the later write's outcome, as if it had run just before it (the PostgreSQL store does the same).
    */
-  private write<T>(op: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => this.pending.add({ op, resolve: resolve as (v: unknown) => void, reject }));
+  private write<T>(op: () => T, key?: string, tokenWrite = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.pending.add({ op, resolve: resolve as (v: unknown) => void, reject, key, tokenWrite }));
   }
 
-  private flush(batch: readonly { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[]): void {
+  private flush(batch: readonly PendingWrite[]): void {
     const { tx, cache } = this;
     cache?.validate(); // before the batch: whatever else changed on this connection empties the cache now
-    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const replacedBy = batch.length > 1 ? replacedTokenWrites(batch) : undefined;
+    const results: Outcome[] = new Array(batch.length);
     try {
       tx.begin.run();
       cache?.beforeOwnCommit();
-      for (const w of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        if (replacedBy !== undefined && replacedBy[i]! >= 0) continue;
         try {
-          results.push({ ok: true, value: w.op() });
+          results[i] = { ok: true, value: batch[i]!.op() };
         } catch (error) {
           // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then nothing of it holds.
           if (!this.db.inTransaction) throw error;
-          results.push({ ok: false, error });
+          results[i] = { ok: false, error };
         }
       }
       tx.commit.run();
@@ -330,16 +370,18 @@ export class SqliteStore implements Store {
       return;
     }
     cache?.afterOwnCommit();
-    batch.forEach((w, i) => {
+    // Backwards, so a write replaced by one that was itself replaced finds the final outcome.
+    if (replacedBy !== undefined) for (let i = batch.length - 1; i >= 0; i--) if (replacedBy[i]! >= 0) results[i] = results[replacedBy[i]!]!;
+    for (let i = 0; i < batch.length; i++) {
       const r = results[i]!;
-      if (r.ok) w.resolve(r.value);
-      else w.reject(r.error);
-    });
+      if (r.ok) batch[i]!.resolve(r.value);
+      else batch[i]!.reject(r.error);
+    }
   }
 
   /** Inside a write: the profile's cached record is about to change. */
-  private changing(tenantId: string, id: string): void {
-    this.cache?.forgetProfile(tenantId, id);
+  private changing(key: string): void {
+    this.cache?.forgetProfile(key);
   }
 
   async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
@@ -362,34 +404,38 @@ export class SqliteStore implements Store {
   }
 
   async insertProfile(p: NewProfile): Promise<ProfileRecord> {
+    const key = profileKey(p.tenantId, p.id);
     return this.write(() => {
-      this.changing(p.tenantId, p.id);
+      this.changing(key);
       return toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow);
-    });
+    }, key);
   }
 
   async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {
-    const row = await this.write(() => (this.changing(tenantId, id), this.q.update.get({
+    const key = profileKey(tenantId, id);
+    const row = await this.write(() => (this.changing(key), this.q.update.get({
       tenantId,
       id,
       nowUs,
       displayName: patch.displayName ?? null,
       setDescription: patch.description !== undefined ? 1 : 0,
       description: patch.description ?? null,
-    })) as ProfileRow | undefined);
+    })) as ProfileRow | undefined, key);
     return row && toRecord(row);
   }
 
   async deleteProfile(tenantId: string, id: string): Promise<boolean> {
-    return this.write(() => (this.changing(tenantId, id), this.q.delete.run(tenantId, id).changes > 0));
+    const key = profileKey(tenantId, id);
+    return this.write(() => (this.changing(key), this.q.delete.run(tenantId, id).changes > 0), key);
   }
 
   async setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
     try {
+      const key = profileKey(tenantId, id);
       return await this.write(() => {
-        this.changing(tenantId, id);
+        this.changing(key);
         return this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found';
-      });
+      }, key, true);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
       throw err;
@@ -397,11 +443,13 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
-    return this.write(() => (this.changing(tenantId, id), this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0));
+    const key = profileKey(tenantId, id);
+    return this.write(() => (this.changing(key), this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0), key);
   }
 
   async saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void> {
-    await this.write(() => (this.changing(tenantId, id), this.q.saveQr.run(pngBase64, tenantId, id, tokenValue)));
+    const key = profileKey(tenantId, id);
+    await this.write(() => (this.changing(key), this.q.saveQr.run(pngBase64, tenantId, id, tokenValue)), key);
   }
 
   async findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined> {
@@ -412,7 +460,7 @@ export class SqliteStore implements Store {
   async enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined> {
     const row = await this.write(() => {
       const r = this.q.enroll.get(tokenValue, nowUs) as { tenant_id: string; id: string; enrolled_device_count: number } | undefined;
-      if (r) this.changing(r.tenant_id, r.id);
+      if (r) this.changing(profileKey(r.tenant_id, r.id));
       return r;
     });
     return row && { tenantId: row.tenant_id, profileId: row.id, enrolledDeviceCount: row.enrolled_device_count };
