@@ -18,6 +18,13 @@ export interface ProfileFields {
   description: string | null;
 }
 
+/** A background QR render waiting for its profile to be quiet: the newest token and when it is due. */
+interface PendingRender {
+  token: string;
+  due: number;
+  timer: NodeJS.Timeout;
+}
+
 /** How long after a profile's last createToken its QR code is rendered in the background. */
 const RENDER_DELAY_MS = 200;
 
@@ -31,7 +38,7 @@ const RENDER_DELAY_MS = 200;
  * under the condition that the profile still holds that token.
  */
 export class ProfileService {
-  private readonly pendingRenders = new Map<string, NodeJS.Timeout>();
+  private readonly pendingRenders = new Map<string, PendingRender>();
   /** The presented profile of a shared record (frozen: SQLite's read cache hands out the same one while the row is unchanged). */
   private readonly presented = new WeakMap<ProfileRecord, Profile>();
 
@@ -91,7 +98,7 @@ export class ProfileService {
 
   /** Stops background rendering (at shutdown). */
   close(): void {
-    for (const t of this.pendingRenders.values()) clearTimeout(t);
+    for (const p of this.pendingRenders.values()) clearTimeout(p.timer);
     this.pendingRenders.clear();
   }
 
@@ -117,26 +124,43 @@ export class ProfileService {
     return { ...r, qrCodeContent: content, qrCodePng: png };
   }
 
+  /**
+   * Renders the token's QR code once the profile has had no createToken for RENDER_DELAY_MS. A burst
+   * of createToken on one profile moves the due time of its one pending render, which re-arms its
+   * timer when it fires early, rather than making a timer per call.
+   */
   private scheduleRender(tenantId: string, id: string, token: string): void {
     const key = `${tenantId}/${id}`;
-    const previous = this.pendingRenders.get(key);
-    if (previous) clearTimeout(previous);
-    const timer = setTimeout(() => {
+    const due = performance.now() + RENDER_DELAY_MS;
+    const pending = this.pendingRenders.get(key);
+    if (pending) {
+      pending.token = token;
+      pending.due = due;
+      return;
+    }
+    const render: PendingRender = { token, due, timer: undefined as unknown as NodeJS.Timeout };
+    const fire = () => {
+      const wait = render.due - performance.now();
+      if (wait > 0) {
+        render.timer = setTimeout(fire, Math.ceil(wait)).unref();
+        return;
+      }
       this.pendingRenders.delete(key);
+      const t = render.token;
       this.qr
-        .render(qrContentFor(token))
-        .then((png) => this.store.saveQrImage(tenantId, id, token, png))
+        .render(qrContentFor(t))
+        .then((png) => this.store.saveQrImage(tenantId, id, t, png))
         .catch(() => undefined); // best effort: a read renders it anyway
-    }, RENDER_DELAY_MS);
-    timer.unref();
-    this.pendingRenders.set(key, timer);
+    };
+    render.timer = setTimeout(fire, RENDER_DELAY_MS).unref();
+    this.pendingRenders.set(key, render);
   }
 
   private cancelRender(tenantId: string, id: string): void {
     const key = `${tenantId}/${id}`;
-    const t = this.pendingRenders.get(key);
-    if (t) {
-      clearTimeout(t);
+    const pending = this.pendingRenders.get(key);
+    if (pending) {
+      clearTimeout(pending.timer);
       this.pendingRenders.delete(key);
     }
   }

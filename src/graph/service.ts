@@ -176,7 +176,7 @@ export class GraphService {
     this.checkMethod(target, method);
     const access: Access = method === 'GET' ? 'read' : 'write';
     authorize(principal, access, this.deps.policy);
-    return this.execute(req, version, target, method, principal);
+    return await this.execute(req, version, target, method, principal);
   }
 
   /** A GraphError as a response (used where errors are answered inside a 200, as in `$batch`). */
@@ -212,7 +212,7 @@ export class GraphService {
       }
       case 'collection': {
         const def = target.entity;
-        if (method === 'GET') return this.listPage(req, version, def, tid, options);
+        if (method === 'GET') return await this.listPage(req, version, def, tid, options);
         const input = validateEntityBody(def, req.body, 'create');
         const created = await profiles.create(tid, {
           displayName: input.displayName as string,
