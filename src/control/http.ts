@@ -73,7 +73,7 @@ export function registerControl(fastify: FastifyInstance, plane: ControlPlane): 
 }
 
 function record(plane: ControlPlane, req: FastifyRequest, path: string, status: number, elapsedMs: number): void {
-  plane.recordRequest({ method: req.method, path, status, elapsedMs, requestId: req.id, clientRequestId: req.clientRequestId ?? req.id });
+  plane.recordRequest(req.method, path, status, elapsedMs, req.id, req.clientRequestId ?? req.id);
 }
 
 /** Answers a request by destroying its connection (a `drop` fault rule); journaled with status 0. */

@@ -1,5 +1,14 @@
 import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
 
+/** Requests of one operation: counts by status, and the latency histogram (non-cumulative buckets). */
+interface OperationStats {
+  operation: string;
+  statuses: Map<number, number>;
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -9,24 +18,24 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * several microseconds per request on the hot path; the exposition format is still prom-client's.
  */
 class RequestMetrics {
-  private readonly counts = new Map<string, { operation: string; status: string; n: number }>();
-  private readonly latencies = new Map<string, { buckets: Float64Array; sum: number; count: number }>();
+  /** By operation (a handful of constant names), each with its statuses: no label key is built per request. */
+  private readonly operations = new Map<string, OperationStats>();
 
   observe(operation: string, status: number, seconds: number): void {
-    const key = `${operation} ${status}`;
-    let c = this.counts.get(key);
-    if (!c) this.counts.set(key, (c = { operation, status: String(status), n: 0 }));
-    c.n++;
-    let l = this.latencies.get(operation);
-    if (!l) this.latencies.set(operation, (l = { buckets: new Float64Array(LATENCY_BUCKETS.length), sum: 0, count: 0 }));
+    let op = this.operations.get(operation);
+    if (op === undefined) {
+      op = { operation, statuses: new Map(), buckets: new Float64Array(LATENCY_BUCKETS.length), sum: 0, count: 0 };
+      this.operations.set(operation, op);
+    }
+    op.statuses.set(status, (op.statuses.get(status) ?? 0) + 1);
     for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
       if (seconds <= LATENCY_BUCKETS[i]!) {
-        l.buckets[i]!++;
+        op.buckets[i]!++;
         break;
       }
     }
-    l.sum += seconds;
-    l.count++;
+    op.sum += seconds;
+    op.count++;
   }
 
   /** The two metrics, in the shape prom-client's registry formats (see Registry.getMetricsAsString). */
@@ -38,7 +47,8 @@ class RequestMetrics {
       aggregator: 'sum',
       get: async () => ({
         name: counter.name, help: counter.help, type: 'counter', aggregator: 'sum',
-        values: [...this.counts.values()].map((c) => ({ labels: { operation: c.operation, status: c.status }, value: c.n })),
+        values: [...this.operations.values()].flatMap((op) =>
+          [...op.statuses].map(([status, n]) => ({ labels: { operation: op.operation, status: String(status) }, value: n }))),
       }),
     };
     const histogram = {
@@ -48,7 +58,7 @@ class RequestMetrics {
       aggregator: 'sum',
       get: async () => {
         const values: { labels: Record<string, string | number>; value: number; metricName?: string }[] = [];
-        for (const [operation, l] of this.latencies) {
+        for (const { operation, ...l } of this.operations.values()) {
           let cumulative = 0;
           LATENCY_BUCKETS.forEach((le, i) => {
             cumulative += l.buckets[i]!;

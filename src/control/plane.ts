@@ -165,27 +165,19 @@ export class ControlPlane {
     if (res.status < 300) this.metrics.tokensRevoked.inc();
   };
 
-  /** Feeds the request journal and the request metrics with an answered request (status 0: its connection was dropped). */
-  recordRequest(r: {
-    method: string; path: string; status: number; elapsedMs: number; requestId: string; clientRequestId: string;
-    /** Who called and what, when the Graph pipeline got that far (GraphRequest.caller). */
-    caller?: GraphCaller | undefined;
-  }): void {
-    const call = r.caller;
+  /**
+   * Feeds the request journal and the request metrics with an answered request (status 0: its
+   * connection was dropped). `caller`: who called and what, when the Graph pipeline got that far
+   * (GraphRequest.caller). Positional, as it runs once per request.
+   */
+  recordRequest(method: string, path: string, status: number, elapsedMs: number, requestId: string, clientRequestId: string, caller?: GraphCaller): void {
     // The pipeline named the operation of an authenticated Graph call; parse the path only for the rest.
-    const operation = call?.operation ?? operationOfPath(r.method, r.path);
-    this.metrics.observeRequest(operation, r.status, r.elapsedMs / 1000);
-    this.journal.add({
-      timeUs: this.clock.nowUs() - Math.round(r.elapsedMs * 1000),
-      method: r.method,
-      path: r.path,
-      operation,
-      tenant: call?.tenant ?? null,
-      status: r.status,
-      latencyMs: Math.round(r.elapsedMs * 1000) / 1000,
-      requestId: r.requestId,
-      clientRequestId: r.clientRequestId,
-    });
+    const operation = caller?.operation ?? operationOfPath(method, path);
+    this.metrics.observeRequest(operation, status, elapsedMs / 1000);
+    this.journal.add(
+      this.clock.nowUs() - Math.round(elapsedMs * 1000), method, path, operation, caller?.tenant ?? null, status,
+      Math.round(elapsedMs * 1000) / 1000, requestId, clientRequestId,
+    );
   }
 
   // ---- clock ----

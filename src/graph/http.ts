@@ -156,9 +156,7 @@ export class GraphFront {
   private finish(x: Exchange, status: number): void {
     const elapsedMs = performance.now() - x.started;
     const method = x.req.method ?? 'GET';
-    this.o.control.recordRequest({
-      method, path: x.path, status, elapsedMs, requestId: x.requestId, clientRequestId: x.clientRequestId, caller: x.graphReq?.caller,
-    });
+    this.o.control.recordRequest(method, x.path, status, elapsedMs, x.requestId, x.clientRequestId, x.graphReq?.caller);
     if (this.o.accessLog) {
       this.o.log.info({ requestId: x.requestId, method, url: x.req.url, status, ms: Math.round(elapsedMs * 10) / 10 }, 'request');
     }

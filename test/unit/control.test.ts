@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ControllableClock } from '../../src/clock.js';
+import { RequestJournal } from '../../src/control/journal.js';
 import { Metrics } from '../../src/control/metrics.js';
 import { fromSnapshot, toSnapshot, SnapshotError } from '../../src/control/snapshot.js';
 import { fires, globToRegExp, matches, mulberry32At, parseFaultSpec, FaultSpecError } from '../../src/faults/rules.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { FixedWindow } from '../../src/throttle/window.js';
-import { MIN_US, type Clock } from '../../src/time.js';
+import { formatUs, MIN_US, type Clock } from '../../src/time.js';
 
 /** mulberry32 as usually written: a stateful generator. */
 function mulberry32(seed: number): () => number {
@@ -143,5 +144,41 @@ describe('request metrics', () => {
     assert.match(text, /^enrollgraph_http_request_duration_seconds_bucket\{le="\+Inf",operation="get"\} 3$/m);
     assert.match(text, /^enrollgraph_http_request_duration_seconds_sum\{operation="get"\} 20.0204$/m);
     assert.match(text, /^enrollgraph_http_request_duration_seconds_count\{operation="get"\} 3$/m);
+  });
+});
+
+describe('request journal', () => {
+  const T1 = '11111111-1111-4111-8111-111111111111';
+  const add = (j: RequestJournal, n: number, tenant: string | null = T1) =>
+    j.add(1_800_000_000_000_000 + n, 'GET', `/v1.0/p${n}`, 'get', tenant, 200 + n, n / 10, `r${n}`, `c${n}`);
+
+  it('keeps the last `size` requests, oldest first, each as it was added', () => {
+    const j = new RequestJournal(3);
+    for (let n = 1; n <= 5; n++) add(j, n, n % 2 ? T1 : null);
+    assert.deepEqual(j.list(), [3, 4, 5].map((n) => ({
+      time: formatUs(1_800_000_000_000_000 + n),
+      method: 'GET', path: `/v1.0/p${n}`, operation: 'get', tenant: n % 2 ? T1 : null, status: 200 + n, latencyMs: n / 10,
+      requestId: `r${n}`, clientRequestId: `c${n}`,
+    })));
+  });
+
+  it('filters by tenant, then keeps the last `limit`', () => {
+    const j = new RequestJournal(10);
+    for (let n = 1; n <= 6; n++) add(j, n, n % 2 ? T1 : null);
+    assert.deepEqual(j.list({ tenant: T1 }).map((e) => e.requestId), ['r1', 'r3', 'r5']);
+    assert.deepEqual(j.list({ tenant: T1, limit: 2 }).map((e) => e.requestId), ['r3', 'r5']);
+    assert.deepEqual(j.list({ limit: 1 }).map((e) => e.requestId), ['r6']);
+  });
+
+  it('forgets everything on clear, and keeps nothing with size 0', () => {
+    const j = new RequestJournal(2);
+    add(j, 1);
+    j.clear();
+    assert.deepEqual(j.list(), []);
+    add(j, 2);
+    assert.deepEqual(j.list().map((e) => e.requestId), ['r2']);
+    const none = new RequestJournal(0);
+    add(none, 1);
+    assert.deepEqual(none.list(), []);
   });
 });
