@@ -17,8 +17,12 @@ export interface QueryOptions {
   given: Map<string, { name: string; value: string }>;
 }
 
+/** No query string at all (most calls): one shared, never-changed value. */
+const NO_OPTIONS: QueryOptions = Object.freeze({ given: new Map() });
+
 /** Collects the system query options; unknown or unserved `$` options and repeats are 400. */
 export function readQueryOptions(query: URLSearchParams, version: ApiVersion): QueryOptions {
+  if (query.size === 0) return NO_OPTIONS;
   const given = new Map<string, { name: string; value: string }>();
   for (const [name, value] of query) {
     const lower = name.toLowerCase();
@@ -39,9 +43,12 @@ export function readQueryOptions(query: URLSearchParams, version: ApiVersion): Q
   return { given };
 }
 
-export function onlyAllow(opts: QueryOptions, allowed: readonly string[], where: string): void {
+/** Refuses the options a request of `method` on this target does not take. */
+export function onlyAllow(opts: QueryOptions, allowed: readonly string[], method: string): void {
   for (const [bare, { name }] of opts.given) {
-    if (!allowed.includes(bare)) throw errors.badRequest(`Query option '${name}' is not allowed on ${where}.`);
+    if (!allowed.includes(bare)) {
+      throw errors.badRequest(`Query option '${name}' is not allowed on ${method === 'GET' ? 'this resource' : `a ${method} request`}.`);
+    }
   }
 }
 

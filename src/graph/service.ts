@@ -102,6 +102,12 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 const NO_CONTENT: GraphResponse = { status: 204, headers: {} };
 
+/** The query options each kind of call takes. */
+const LIST_OPTIONS = ['select', 'filter', 'orderby', 'top', 'skip', 'count', 'skiptoken'];
+const COUNT_OPTIONS = ['filter'];
+const GET_OPTIONS = ['select'];
+const NO_OPTIONS: string[] = [];
+
 /**
  * The Graph protocol: parse the path, authenticate, check the tenant's licence, route, authorise,
  * validate, call the domain, and shape the response. Errors are thrown as GraphError.
@@ -192,75 +198,89 @@ export class GraphService {
     if (!METHODS[target.kind].includes(method)) throw errors.methodNotAllowed(method);
   }
 
-  private async execute(req: GraphRequest, version: ApiVersion, target: Target, method: string, who: Principal): Promise<GraphResponse> {
+  /**
+   * Routes an authorised call. Not async itself: each kind of call runs in a method of its own, so a
+   * call allocates only its own method's suspended frame.
+   */
+  private execute(req: GraphRequest, version: ApiVersion, target: Target, method: string, who: Principal): Promise<GraphResponse> | GraphResponse {
     const tid = who.tenantId;
-    const profiles = this.deps.profiles;
-    const base = req.baseUrl;
     const options = readQueryOptions(req.query, version);
-    const allowed = target.kind === 'collection' && method === 'GET' ? ['select', 'filter', 'orderby', 'top', 'skip', 'count', 'skiptoken']
-      : target.kind === 'count' ? ['filter']
-      : target.kind === 'entity' && method === 'GET' ? ['select']
-      : [];
-    onlyAllow(options, allowed, method === 'GET' ? 'this resource' : `a ${method} request`);
+    const allowed = target.kind === 'collection' && method === 'GET' ? LIST_OPTIONS
+      : target.kind === 'count' ? COUNT_OPTIONS
+      : target.kind === 'entity' && method === 'GET' ? GET_OPTIONS
+      : NO_OPTIONS;
+    onlyAllow(options, allowed, method);
     switch (target.kind) {
       case 'singleton':
-        return json(200, { '@odata.context': `${base}/${version}/$metadata#deviceManagement`, id: tid });
-      case 'count': {
-        const filter = parseFilterOption(options, target.entity);
-        const n = await profiles.count(tid, filter && toCondition(filter));
-        return { status: 200, headers: { 'Content-Type': 'text/plain;charset=utf-8' }, body: String(n) };
-      }
-      case 'collection': {
-        const def = target.entity;
-        if (method === 'GET') return await this.listPage(req, version, def, tid, options);
-        const input = validateEntityBody(def, req.body, 'create');
-        const created = await profiles.create(tid, {
-          displayName: input.displayName as string,
-          description: (input.description as string | null | undefined) ?? null,
-        });
-        return json(201, this.entityBody(base, version, def, created), { Location: entityUrl(base, version, def, created.id) });
-      }
-      case 'entity': {
-        const def = target.entity;
-        if (method === 'GET') {
-          const select = parseSelect(options, def);
-          const p = await this.found(profiles.get(tid, target.id), target.id);
-          const context = contextUrl(base, version, def, { entity: true, select });
-          if (select) return json(200, { '@odata.context': context, ...profileJson(p, select) });
-          let cached = this.entityBytes.get(p);
-          if (cached?.context !== context) {
-            cached = { context, bytes: Buffer.from(`{"@odata.context":${JSON.stringify(context)},${profileJsonText(p).slice(1)}`) };
-            if (Object.isFrozen(p)) this.entityBytes.set(p, cached); // a shared profile comes back: keep its bytes
-          }
-          return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: cached.bytes };
-        }
-        if (method === 'DELETE') {
-          if (!(await profiles.delete(tid, target.id))) throw this.notFound(target.id);
-          return NO_CONTENT;
-        }
-        const input = validateEntityBody(def, req.body, 'update');
-        const patch: { displayName?: string; description?: string | null } = {};
-        if ('displayName' in input) patch.displayName = input.displayName as string;
-        if ('description' in input) patch.description = input.description as string | null;
-        const updated = await this.found(profiles.update(tid, target.id, patch), target.id);
-        if (/(^|[,;\s])return=minimal($|[,;\s])/i.test(req.headers.prefer ?? '')) {
-          return { status: 204, headers: { 'Preference-Applied': 'return=minimal' } };
-        }
-        return json(200, this.entityBody(base, version, def, updated));
-      }
-      case 'action': {
-        const action = target.entity.actions.find((a) => a.name === target.action)!;
-        const params = validateActionBody(action, req.body);
-        const ok =
-          action.name === 'createToken'
-            ? await profiles.createToken(tid, target.id, params.tokenValidityInSeconds!)
-            : await profiles.revokeToken(tid, target.id);
-        if (!ok) throw this.notFound(target.id);
-        return NO_CONTENT;
-      }
+        return json(200, { '@odata.context': `${req.baseUrl}/${version}/$metadata#deviceManagement`, id: tid });
+      case 'count':
+        return this.count(target.entity, tid, options);
+      case 'collection':
+        return method === 'GET' ? this.listPage(req, version, target.entity, tid, options) : this.create(req, version, target.entity, tid);
+      case 'entity':
+        if (method === 'GET') return this.getEntity(req, version, target.entity, tid, target.id, options);
+        if (method === 'DELETE') return this.deleteEntity(tid, target.id);
+        return this.updateEntity(req, version, target.entity, tid, target.id);
+      case 'action':
+        return this.runAction(target.entity, target.action, tid, target.id, req.body);
       default:
         throw errors.internal();
     }
+  }
+
+  private async count(def: EntityDef, tid: string, options: QueryOptions): Promise<GraphResponse> {
+    const filter = parseFilterOption(options, def);
+    const n = await this.deps.profiles.count(tid, filter && toCondition(filter));
+    return { status: 200, headers: { 'Content-Type': 'text/plain;charset=utf-8' }, body: String(n) };
+  }
+
+  private async create(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string): Promise<GraphResponse> {
+    const input = validateEntityBody(def, req.body, 'create');
+    const created = await this.deps.profiles.create(tid, {
+      displayName: input.displayName as string,
+      description: (input.description as string | null | undefined) ?? null,
+    });
+    return json(201, this.entityBody(req.baseUrl, version, def, created), { Location: entityUrl(req.baseUrl, version, def, created.id) });
+  }
+
+  private async getEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string, options: QueryOptions): Promise<GraphResponse> {
+    const select = parseSelect(options, def);
+    const p = await this.found(this.deps.profiles.get(tid, id), id);
+    const context = contextUrl(req.baseUrl, version, def, { entity: true, select });
+    if (select) return json(200, { '@odata.context': context, ...profileJson(p, select) });
+    let cached = this.entityBytes.get(p);
+    if (cached?.context !== context) {
+      cached = { context, bytes: Buffer.from(`{"@odata.context":${JSON.stringify(context)},${profileJsonText(p).slice(1)}`) };
+      if (Object.isFrozen(p)) this.entityBytes.set(p, cached); // a shared profile comes back: keep its bytes
+    }
+    return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: cached.bytes };
+  }
+
+  private async deleteEntity(tid: string, id: string): Promise<GraphResponse> {
+    if (!(await this.deps.profiles.delete(tid, id))) throw this.notFound(id);
+    return NO_CONTENT;
+  }
+
+  private async updateEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string): Promise<GraphResponse> {
+    const input = validateEntityBody(def, req.body, 'update');
+    const patch: { displayName?: string; description?: string | null } = {};
+    if ('displayName' in input) patch.displayName = input.displayName as string;
+    if ('description' in input) patch.description = input.description as string | null;
+    const updated = await this.found(this.deps.profiles.update(tid, id, patch), id);
+    if (/(^|[,;\s])return=minimal($|[,;\s])/i.test(req.headers.prefer ?? '')) {
+      return { status: 204, headers: { 'Preference-Applied': 'return=minimal' } };
+    }
+    return json(200, this.entityBody(req.baseUrl, version, def, updated));
+  }
+
+  private async runAction(def: EntityDef, name: string, tid: string, id: string, body: unknown): Promise<GraphResponse> {
+    const action = def.actions.find((a) => a.name === name)!;
+    const params = validateActionBody(action, body);
+    const ok = action.name === 'createToken'
+      ? await this.deps.profiles.createToken(tid, id, params.tokenValidityInSeconds!)
+      : await this.deps.profiles.revokeToken(tid, id);
+    if (!ok) throw this.notFound(id);
+    return NO_CONTENT;
   }
 
   /** A page of the collection: filter, order and keyset paging all run in the store. */

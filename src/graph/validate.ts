@@ -94,6 +94,10 @@ export function validateEntityBody(def: EntityDef, body: unknown, mode: 'create'
   return out;
 }
 
+function integerRange(p: { min: number; max: number }): string {
+  return `an integer from ${p.min} to ${p.max}`;
+}
+
 /**
  * Validates an action's parameters (names case-insensitive). An empty or absent body is an empty
  * parameter set. Returns the values by canonical parameter name.
@@ -115,12 +119,11 @@ export function validateActionBody(action: ActionDef, body: unknown): Record<str
   const out: Record<string, number> = {};
   for (const p of action.parameters) {
     const v = given.get(p.name)?.value;
-    const range = `an integer from ${p.min} to ${p.max}`;
     if (v === undefined || v === null) {
-      throw errors.modelValidation(`The parameter '${p.name}' is required: give ${range}.`);
+      throw errors.modelValidation(`The parameter '${p.name}' is required: give ${integerRange(p)}.`);
     }
     if (typeof v !== 'number' || !Number.isInteger(v) || v < p.min || v > p.max) {
-      throw errors.modelValidation(`The parameter '${p.name}' must be ${range}; got '${literal(v)}'.`);
+      throw errors.modelValidation(`The parameter '${p.name}' must be ${integerRange(p)}; got '${literal(v)}'.`);
     }
     out[p.name] = v;
   }
