@@ -7,12 +7,31 @@ import { Worker } from 'node:worker_threads';
  * every other one) for 1–70 ms. The server's connection turns automatic checkpoints off, and this
  * worker thread, on its own connection, runs a PASSIVE checkpoint (never blocks writers or readers)
  * every `intervalMs`, plus a TRUNCATE one when the server closes.
+ *
+ * A PASSIVE checkpoint alone cannot bound the WAL under steady writes: the WAL starts over only when
+ * a writer finds every frame already copied back, and commits keep arriving while a checkpoint runs,
+ * so the file grew for as long as the writes went on (measured: 1.8 GB after 16 s of createToken at
+ * full speed, with reads slowing down as the WAL index grew). A RESTART checkpoint from this worker
+ * needs the write lock, which SQLite's busy handler only polls for: a busy writer starved it. So once
+ * a PASSIVE checkpoint leaves the WAL at `restartFrames` frames or more, the worker raises a flag and
+ * pauses; the writer, before its next group commit, runs a RESTART checkpoint itself
+ * (`restartIfWanted`), which copies only the frames committed since the worker's checkpoint and
+ * syncs the database file (about a millisecond), and that commit starts the WAL over;
+ * `journal_size_limit` on the writer's connection then trims the file.
  */
+/** WAL frames (pages of 4 KiB) after which a checkpoint also starts the WAL over: 16 MiB. */
+export const RESTART_FRAMES = 4096;
+
+/** What the writer's connection trims the WAL file to when it starts over (`PRAGMA journal_size_limit`), in bytes. */
+export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
 export class SqliteCheckpointer {
   private readonly worker: Worker;
   private closed = false;
+  /** [0] is 1 while the worker waits for the writer to start the WAL over. */
+  private readonly restartWanted = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(file: string, intervalMs = 250) {
+  constructor(file: string, intervalMs = 250, restartFrames = RESTART_FRAMES) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // An eval'd CommonJS worker: no separate file to locate in source and compiled layouts alike.
     this.worker = new Worker(
@@ -21,7 +40,14 @@ export class SqliteCheckpointer {
       const Database = require(workerData.driver);
       const db = new Database(workerData.file);
       db.pragma('busy_timeout = 5000');
-      const tick = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
+      const restartWanted = new Int32Array(workerData.restartWanted);
+      const tick = () => {
+        if (Atomics.load(restartWanted, 0) === 1) return; // the writer has not started the WAL over yet
+        try {
+          const { log } = db.pragma('wal_checkpoint(PASSIVE)')[0];
+          if (log >= workerData.restartFrames) Atomics.store(restartWanted, 0, 1);
+        } catch {}
+      };
       const timer = setInterval(tick, workerData.intervalMs);
       parentPort.on('message', (m) => {
         if (m !== 'close') return;
@@ -31,10 +57,25 @@ export class SqliteCheckpointer {
         parentPort.postMessage('closed');
       });
       `,
-      { eval: true, workerData: { driver, file, intervalMs } },
+      { eval: true, workerData: { driver, file, intervalMs, restartFrames, restartWanted: this.restartWanted.buffer } },
     );
     this.worker.unref();
     this.worker.on('error', () => undefined); // checkpointing is best effort; the WAL is still durable
+  }
+
+  /**
+   * Called by the writer outside any transaction, before a group commit: when the worker asked for
+   * it, a RESTART checkpoint on the writer's connection, so that its next commit starts the WAL over.
+   */
+  restartIfWanted(db: { pragma(source: string): unknown }): void {
+    if (Atomics.load(this.restartWanted, 0) !== 1) return;
+    try {
+      db.pragma('wal_checkpoint(RESTART)');
+    } catch {
+      // Best effort (another process may hold the lock): the worker asks again after its next checkpoint.
+    } finally {
+      Atomics.store(this.restartWanted, 0, 0);
+    }
   }
 
   /** Final checkpoint, then stops the worker. */

@@ -6,7 +6,7 @@ import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidF
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { PROFILE_COLUMNS, toRecord, type ProfileRow } from './rows.js';
 import { PerTurn } from './per-turn.js';
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteCheckpointer, WAL_SIZE_LIMIT } from './sqlite-checkpointer.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import type {
   EnrollmentResult, NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
@@ -14,10 +14,12 @@ import type {
 
 export const SQLITE_FILE = 'enrollgraph.db';
 
-
 export interface SqliteOptions {
-  /** Checkpoint the WAL from a worker thread instead of inside commits (for a long-running server). */
-  backgroundCheckpoints?: boolean;
+  /**
+   * Checkpoint the WAL from a worker thread instead of inside commits (for a long-running server);
+   * the object form sets the interval and when the WAL starts over (SqliteCheckpointer; for tests).
+   */
+  backgroundCheckpoints?: boolean | { intervalMs: number; restartFrames: number };
   /** Serve profiles and tenants by key from memory (for a server, which calls `beginRequest()` per request). */
   readCache?: boolean;
 }
@@ -38,7 +40,9 @@ export function openSqliteStore(dataDir: string | null, opts: SqliteOptions = {}
     db.pragma('synchronous = NORMAL');
     if (opts.backgroundCheckpoints) {
       db.pragma('wal_autocheckpoint = 0');
-      checkpointer = new SqliteCheckpointer(join(dataDir, SQLITE_FILE));
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+      const { intervalMs, restartFrames } = opts.backgroundCheckpoints === true ? { intervalMs: undefined, restartFrames: undefined } : opts.backgroundCheckpoints;
+      checkpointer = new SqliteCheckpointer(join(dataDir, SQLITE_FILE), intervalMs, restartFrames);
     }
   }
   db.pragma('busy_timeout = 5000');
@@ -347,6 +351,7 @@ export class SqliteStore implements Store {
 
   private flush(batch: readonly PendingWrite[]): void {
     const { tx, cache } = this;
+    this.checkpointer?.restartIfWanted(this.db);
     cache?.validate(); // before the batch: whatever else changed on this connection empties the cache now
     const replacedBy = batch.length > 1 ? replacedTokenWrites(batch) : undefined;
     const results: Outcome[] = new Array(batch.length);
