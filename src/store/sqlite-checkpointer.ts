@@ -17,7 +17,8 @@ import { Worker } from 'node:worker_threads';
  * pauses; the writer, before its next group commit, runs a RESTART checkpoint itself
  * (`restartIfWanted`), which copies only the frames committed since the worker's checkpoint and
  * syncs the database file (about a millisecond), and that commit starts the WAL over;
- * `journal_size_limit` on the writer's connection then trims the file.
+ * `journal_size_limit` on the writer's connection then trims the file. While another connection
+ * keeps an old snapshot open, the RESTART gives up after 10 ms and is asked for again 500 ms later.
  */
 /** WAL frames (pages of 4 KiB) after which a checkpoint also starts the WAL over: 16 MiB. */
 export const RESTART_FRAMES = 4096;
@@ -25,10 +26,19 @@ export const RESTART_FRAMES = 4096;
 /** What the writer's connection trims the WAL file to when it starts over (`PRAGMA journal_size_limit`), in bytes. */
 export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
+/** How long the writer's RESTART checkpoint waits for other connections before it gives up for now. */
+const RESTART_BUSY_TIMEOUT_MS = 10;
+
+/** After a RESTART checkpoint gave up, how long until the worker asks for another. */
+const RESTART_RETRY_MS = 500;
+
+/** How long a connection waits for another's lock before SQLITE_BUSY (`PRAGMA busy_timeout`). */
+export const BUSY_TIMEOUT_MS = 5000;
+
 export class SqliteCheckpointer {
   private readonly worker: Worker;
   private closed = false;
-  /** [0] is 1 while the worker waits for the writer to start the WAL over. */
+  /** [0]: 1 while the worker waits for the writer's RESTART checkpoint, 2 when that gave up, else 0. */
   private readonly restartWanted = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(file: string, intervalMs = 250, restartFrames = RESTART_FRAMES) {
@@ -39,13 +49,20 @@ export class SqliteCheckpointer {
       const { parentPort, workerData } = require('node:worker_threads');
       const Database = require(workerData.driver);
       const db = new Database(workerData.file);
-      db.pragma('busy_timeout = 5000');
+      db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
       const restartWanted = new Int32Array(workerData.restartWanted);
+      let askAgainAt = 0;
       const tick = () => {
-        if (Atomics.load(restartWanted, 0) === 1) return; // the writer has not started the WAL over yet
+        const state = Atomics.load(restartWanted, 0);
+        if (state === 1) return; // the writer has not run its RESTART checkpoint yet
+        if (state === 2) {
+          // It could not (another connection kept reading or writing): ask again later, not at every tick.
+          askAgainAt = Date.now() + workerData.retryMs;
+          Atomics.store(restartWanted, 0, 0);
+        }
         try {
           const { log } = db.pragma('wal_checkpoint(PASSIVE)')[0];
-          if (log >= workerData.restartFrames) Atomics.store(restartWanted, 0, 1);
+          if (log >= workerData.restartFrames && Date.now() >= askAgainAt) Atomics.store(restartWanted, 0, 1);
         } catch {}
       };
       const timer = setInterval(tick, workerData.intervalMs);
@@ -57,7 +74,7 @@ export class SqliteCheckpointer {
         parentPort.postMessage('closed');
       });
       `,
-      { eval: true, workerData: { driver, file, intervalMs, restartFrames, restartWanted: this.restartWanted.buffer } },
+      { eval: true, workerData: { driver, file, intervalMs, restartFrames, restartWanted: this.restartWanted.buffer, busyTimeoutMs: BUSY_TIMEOUT_MS, retryMs: RESTART_RETRY_MS } },
     );
     this.worker.unref();
     this.worker.on('error', () => undefined); // checkpointing is best effort; the WAL is still durable
@@ -67,14 +84,19 @@ export class SqliteCheckpointer {
    * Called by the writer outside any transaction, before a group commit: when the worker asked for
    * it, a RESTART checkpoint on the writer's connection, so that its next commit starts the WAL over.
    */
-  restartIfWanted(db: { pragma(source: string): unknown }): void {
+  restartIfWanted(db: { pragma(source: string): unknown }, busyTimeoutMs: number): void {
     if (Atomics.load(this.restartWanted, 0) !== 1) return;
+    // RESTART waits for other connections' writes and WAL reads to end; another process's long read
+    // must not stall this event loop for the whole busy timeout: give up after a few milliseconds.
+    db.pragma(`busy_timeout = ${RESTART_BUSY_TIMEOUT_MS}`);
+    let done = false;
     try {
-      db.pragma('wal_checkpoint(RESTART)');
+      done = (db.pragma('wal_checkpoint(RESTART)') as { busy: number }[])[0]?.busy === 0;
     } catch {
-      // Best effort (another process may hold the lock): the worker asks again after its next checkpoint.
+      // Best effort: the worker asks again later.
     } finally {
-      Atomics.store(this.restartWanted, 0, 0);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      Atomics.store(this.restartWanted, 0, done ? 0 : 2);
     }
   }
 

@@ -6,7 +6,7 @@ import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidF
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { PROFILE_COLUMNS, toRecord, type ProfileRow } from './rows.js';
 import { PerTurn } from './per-turn.js';
-import { SqliteCheckpointer, WAL_SIZE_LIMIT } from './sqlite-checkpointer.js';
+import { BUSY_TIMEOUT_MS, SqliteCheckpointer, WAL_SIZE_LIMIT } from './sqlite-checkpointer.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import type {
   EnrollmentResult, NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
@@ -45,7 +45,7 @@ export function openSqliteStore(dataDir: string | null, opts: SqliteOptions = {}
       checkpointer = new SqliteCheckpointer(join(dataDir, SQLITE_FILE), intervalMs, restartFrames);
     }
   }
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   migrate(db);
   // A file database may be changed by other processes; whose wal-index (the `-shm` file) tells cheaply whether anyone committed.
   const others = dataDir === null ? 'none' : { walIndexFile: `${join(dataDir, SQLITE_FILE)}-shm` };
@@ -351,7 +351,7 @@ export class SqliteStore implements Store {
 
   private flush(batch: readonly PendingWrite[]): void {
     const { tx, cache } = this;
-    this.checkpointer?.restartIfWanted(this.db);
+    this.checkpointer?.restartIfWanted(this.db, BUSY_TIMEOUT_MS);
     cache?.validate(); // before the batch: whatever else changed on this connection empties the cache now
     const replacedBy = batch.length > 1 ? replacedTokenWrites(batch) : undefined;
     const results: Outcome[] = new Array(batch.length);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteStore, SQLITE_FILE, type SqliteStore } from '../../src/store/sqlite.js';
 import { MIN_US } from '../../src/time.js';
@@ -54,5 +55,38 @@ describe('SQLite background checkpoints', () => {
     const last = commits - 1;
     const expected = `T${String(last).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
     assert.equal((await store.getProfile(TENANT, ids[last % ids.length]!))?.tokenValue, expected);
+  });
+
+  it("another connection's long read neither stalls the writer nor loses a write; the WAL starts over once it ends", async () => {
+    const reader = new Database(join(dir, SQLITE_FILE));
+    try {
+      reader.prepare('BEGIN').run();
+      reader.prepare('SELECT count(*) FROM schema_migrations').get(); // holds a read snapshot of the WAL
+      const wal = () => statSync(join(dir, `${SQLITE_FILE}-wal`)).size;
+      const slowest = { ms: 0 };
+      const started = Date.now();
+      let n = 0;
+      while (Date.now() - started < 600) {
+        const t = performance.now();
+        const token = `R${String(n++).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
+        assert.equal(await store.setToken(TENANT, 'p0', token, 2, 1), 'ok');
+        slowest.ms = Math.max(slowest.ms, performance.now() - t);
+      }
+      // A RESTART that waited for the reader would hold a write for the whole busy timeout (5 s).
+      assert.ok(slowest.ms < 250, `a write took ${Math.round(slowest.ms)} ms while another connection read`);
+      reader.prepare('COMMIT').run();
+      const held = wal();
+      const after = Date.now();
+      let restarted = false;
+      while (!restarted && Date.now() - after < 3000) {
+        const token = `S${String(n++).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
+        await store.setToken(TENANT, 'p0', token, 2, 1);
+        restarted = wal() < held;
+        await sleep(1);
+      }
+      assert.ok(restarted, `the WAL stayed at ${held} bytes or more after the reader ended`);
+    } finally {
+      reader.close();
+    }
   });
 });
