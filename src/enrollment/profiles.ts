@@ -22,7 +22,7 @@ export interface ProfileFields {
 interface PendingRender {
   token: string;
   due: number;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
 }
 
 /** How long after a profile's last createToken its QR code is rendered in the background. */
@@ -138,7 +138,7 @@ export class ProfileService {
       pending.due = due;
       return;
     }
-    const render: PendingRender = { token, due, timer: undefined as unknown as NodeJS.Timeout };
+    const render: PendingRender = { token, due };
     const fire = () => {
       const wait = render.due - performance.now();
       if (wait > 0) {

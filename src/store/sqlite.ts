@@ -19,7 +19,7 @@ export interface SqliteOptions {
    * Checkpoint the WAL from a worker thread instead of inside commits (for a long-running server);
    * the object form sets the interval and when the WAL starts over (SqliteCheckpointer; for tests).
    */
-  backgroundCheckpoints?: boolean | { intervalMs: number; restartFrames: number };
+  backgroundCheckpoints?: boolean | { intervalMs?: number; restartFrames?: number };
   /** Serve profiles and tenants by key from memory (for a server, which calls `beginRequest()` per request). */
   readCache?: boolean;
 }
@@ -41,8 +41,8 @@ export function openSqliteStore(dataDir: string | null, opts: SqliteOptions = {}
     if (opts.backgroundCheckpoints) {
       db.pragma('wal_autocheckpoint = 0');
       db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-      const { intervalMs, restartFrames } = opts.backgroundCheckpoints === true ? { intervalMs: undefined, restartFrames: undefined } : opts.backgroundCheckpoints;
-      checkpointer = new SqliteCheckpointer(join(dataDir, SQLITE_FILE), intervalMs, restartFrames);
+      const tuning = opts.backgroundCheckpoints === true ? {} : opts.backgroundCheckpoints;
+      checkpointer = new SqliteCheckpointer(join(dataDir, SQLITE_FILE), tuning.intervalMs, tuning.restartFrames);
     }
   }
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -351,7 +351,7 @@ export class SqliteStore implements Store {
 
   private flush(batch: readonly PendingWrite[]): void {
     const { tx, cache } = this;
-    this.checkpointer?.restartIfWanted(this.db, BUSY_TIMEOUT_MS);
+    this.checkpointer?.restartIfWanted(this.db);
     cache?.validate(); // before the batch: whatever else changed on this connection empties the cache now
     const replacedBy = batch.length > 1 ? replacedTokenWrites(batch) : undefined;
     const results: Outcome[] = new Array(batch.length);
