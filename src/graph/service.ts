@@ -1,6 +1,6 @@
 import type { Profile, ProfileService } from '../enrollment/profiles.js';
 import type { Principal } from '../identity/claims.js';
-import { authorize, type Access, type PolicyOptions } from '../identity/policy.js';
+import { authorize, type PolicyOptions } from '../identity/policy.js';
 import type { TokenVerifier } from '../identity/verify.js';
 import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
 import type { EntityDef } from '../model/edm.js';
@@ -154,7 +154,17 @@ export class GraphService {
     const principal = verified instanceof Promise ? await verified : verified;
     const hooked = this.deps.onCall?.({ req, method, target, principal });
     const observe = hooked instanceof Promise ? await hooked : hooked;
-    const res = await this.authenticated(req, version, target, method, principal);
+    let res: GraphResponse;
+    if (target.kind === 'batch') {
+      res = await this.batch(req, version, target, method);
+    } else {
+      const tenant = await this.deps.store.getTenant(principal.tenantId);
+      if (tenant && !tenant.licensed) throw errors.unlicensedTenant();
+      this.checkMethod(target, method);
+      authorize(principal, method === 'GET' ? 'read' : 'write', this.deps.policy);
+      const routed = this.execute(req, version, target, method, principal);
+      res = routed instanceof Promise ? await routed : routed;
+    }
     observe?.(res);
     return res;
   }
@@ -170,19 +180,12 @@ export class GraphService {
     return parsed;
   }
 
-  private async authenticated(req: GraphRequest, version: ApiVersion, target: Target, method: string, principal: Principal): Promise<GraphResponse> {
-    if (target.kind === 'batch') {
-      this.checkMethod(target, method);
-      const items = parseBatch(req.body);
-      const responses = await runBatch(items, req, version, (item) => this.handle(item), (err) => this.errorResponse(err, req));
-      return json(200, { responses });
-    }
-    const tenant = await this.deps.store.getTenant(principal.tenantId);
-    if (tenant && !tenant.licensed) throw errors.unlicensedTenant();
+  /** `$batch`: each item goes through `handle` as a call of its own. */
+  private async batch(req: GraphRequest, version: ApiVersion, target: Target, method: string): Promise<GraphResponse> {
     this.checkMethod(target, method);
-    const access: Access = method === 'GET' ? 'read' : 'write';
-    authorize(principal, access, this.deps.policy);
-    return await this.execute(req, version, target, method, principal);
+    const items = parseBatch(req.body);
+    const responses = await runBatch(items, req, version, (item) => this.handle(item), (err) => this.errorResponse(err, req));
+    return json(200, { responses });
   }
 
   /** A GraphError as a response (used where errors are answered inside a 200, as in `$batch`). */

@@ -434,17 +434,18 @@ export class SqliteStore implements Store {
     return this.write(() => (this.changing(key), this.q.delete.run(tenantId, id).changes > 0), key);
   }
 
-  async setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
-    try {
-      const key = profileKey(tenantId, id);
-      return await this.write(() => {
-        this.changing(key);
+  setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
+    const key = profileKey(tenantId, id);
+    return this.write((): SetTokenResult => {
+      this.changing(key);
+      try {
         return this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found';
-      }, key, true);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
-      throw err;
-    }
+      } catch (err) {
+        // SQLite undid the statement; the rest of the group stands.
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
+        throw err;
+      }
+    }, key, true);
   }
 
   async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
