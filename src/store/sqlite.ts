@@ -67,22 +67,6 @@ function migrate(db: Database.Database): void {
   run.immediate();
 }
 
-/**
- * Profiles and tenants by key, served from memory while the database is unchanged. Before a read
- * it asks what was committed since the last check: by this connection (`total_changes()`, nearly
- * free: the store's own writes and the control plane's, which share the connection) on every read,
- * and by any other connection (other processes on the file, the CLI) on the first read after a
- * request began. Any change empties the cache, except the store's own writes, which drop just the
- * keys they change (so a burst of createToken calls keeps the tenant cached). So a read never sees a
- * state older than the last commit before its request began, and a GET reads nothing from SQLite.
- *
- * Other connections: `PRAGMA data_version` answers exactly, but it needs a read transaction (file
- * locks: about a fifth of a GET's time). So it runs only when the WAL-index header changed — the
- * first 48 bytes of the `-shm` file, which every commit rewrites with a new change counter (documented
- * in SQLite's "WAL-mode file format", section "The WAL-index header"), read with one pread. An
- * unchanged header means no commit since it was last recorded; a changed or unreadable one means
- * "ask data_version". An in-memory database has no other connections.
- */
 const profileKey = (tenantId: string, id: string) => `${tenantId}/${id}`;
 
 /** A write waiting for the group commit (see `SqliteStore.write`). */
@@ -117,6 +101,23 @@ export function replacedTokenWrites(batch: readonly Pick<PendingWrite, 'key' | '
   }
   return replacedBy;
 }
+
+/**
+ * Profiles and tenants by key, served from memory while the database is unchanged. Before a read
+ * it asks what was committed since the last check: by this connection (`total_changes()`, nearly
+ * free: the store's own writes and the control plane's, which share the connection) on every read,
+ * and by any other connection (other processes on the file, the CLI) on the first read after a
+ * request began. Any change empties the cache, except the store's own writes, which drop just the
+ * keys they change (so a burst of createToken calls keeps the tenant cached). So a read never sees a
+ * state older than the last commit before its request began, and a GET reads nothing from SQLite.
+ *
+ * Other connections: `PRAGMA data_version` answers exactly, but it needs a read transaction (file
+ * locks: about a fifth of a GET's time). So it runs only when the WAL-index header changed — the
+ * first 48 bytes of the `-shm` file, which every commit rewrites with a new change counter (documented
+ * in SQLite's "WAL-mode file format", section "The WAL-index header"), read with one pread. An
+ * unchanged header means no commit since it was last recorded; a changed or unreadable one means
+ * "ask data_version". An in-memory database has no other connections.
+ */
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 class ReadCache {
@@ -340,10 +341,11 @@ export class SqliteStore implements Store {
    * is one statement, and SQLite undoes a failed statement by itself, so one failing write (a
    * duplicate token) leaves the others of its group in place without a savepoint each.
    *
-   * `key` names the one profile a write touches (none: it may touch any). A token write followed in
-   * the group by another token write of the same profile, with no other write of that profile in
-   * between, is not run: its token would be replaced in the same transaction, unseen by anyone. It
-   * gets the later write's outcome, as if it had run just before it (the PostgreSQL store does the same).
+   * `key` names the one profile a write touches (none: it may touch any); the group drops that
+   * profile's cached record just before the write runs. A token write followed in the group by
+   * another token write of the same profile, with no other write of that profile in between, is not
+   * run: its token would be replaced in the same transaction, unseen by anyone. It gets the later
+   * write's outcome, as if it had run just before it (the PostgreSQL store does the same).
    */
   private write<T>(op: () => T, key?: string, tokenWrite = false): Promise<T> {
     return new Promise<T>((resolve, reject) => this.pending.add({ op, resolve: resolve as (v: unknown) => void, reject, key, tokenWrite }));
@@ -360,8 +362,10 @@ export class SqliteStore implements Store {
       cache?.beforeOwnCommit();
       for (let i = 0; i < batch.length; i++) {
         if (replacedBy !== undefined && replacedBy[i]! >= 0) continue;
+        const w = batch[i]!;
+        if (w.key !== undefined) cache?.forgetProfile(w.key); // its cached record is about to change
         try {
-          results[i] = { ok: true, value: batch[i]!.op() };
+          results[i] = { ok: true, value: w.op() };
         } catch (error) {
           // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then nothing of it holds.
           if (!this.db.inTransaction) throw error;
@@ -382,11 +386,6 @@ export class SqliteStore implements Store {
       if (r.ok) batch[i]!.resolve(r.value);
       else batch[i]!.reject(r.error);
     }
-  }
-
-  /** Inside a write: the profile's cached record is about to change. */
-  private changing(key: string): void {
-    this.cache?.forgetProfile(key);
   }
 
   async getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
@@ -410,34 +409,30 @@ export class SqliteStore implements Store {
 
   async insertProfile(p: NewProfile): Promise<ProfileRecord> {
     const key = profileKey(p.tenantId, p.id);
-    return this.write(() => {
-      this.changing(key);
-      return toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow);
-    }, key);
+    return this.write(() => toRecord(this.q.insert.get(p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.nowUs, p.tokenExpiresUs) as ProfileRow), key);
   }
 
   async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {
     const key = profileKey(tenantId, id);
-    const row = await this.write(() => (this.changing(key), this.q.update.get({
+    const row = await this.write(() => this.q.update.get({
       tenantId,
       id,
       nowUs,
       displayName: patch.displayName ?? null,
       setDescription: patch.description !== undefined ? 1 : 0,
       description: patch.description ?? null,
-    })) as ProfileRow | undefined, key);
+    }) as ProfileRow | undefined, key);
     return row && toRecord(row);
   }
 
   async deleteProfile(tenantId: string, id: string): Promise<boolean> {
     const key = profileKey(tenantId, id);
-    return this.write(() => (this.changing(key), this.q.delete.run(tenantId, id).changes > 0), key);
+    return this.write(() => this.q.delete.run(tenantId, id).changes > 0, key);
   }
 
   setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
     const key = profileKey(tenantId, id);
     return this.write((): SetTokenResult => {
-      this.changing(key);
       try {
         return this.q.setToken.run(tokenValue, expiresUs, nowUs, tenantId, id).changes > 0 ? 'ok' : 'not-found';
       } catch (err) {
@@ -450,12 +445,12 @@ export class SqliteStore implements Store {
 
   async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
     const key = profileKey(tenantId, id);
-    return this.write(() => (this.changing(key), this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0), key);
+    return this.write(() => this.q.revoke.run(nowUs, nowUs, tenantId, id).changes > 0, key);
   }
 
   async saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void> {
     const key = profileKey(tenantId, id);
-    await this.write(() => (this.changing(key), this.q.saveQr.run(pngBase64, tenantId, id, tokenValue)), key);
+    await this.write(() => this.q.saveQr.run(pngBase64, tenantId, id, tokenValue), key);
   }
 
   async findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined> {
@@ -466,7 +461,7 @@ export class SqliteStore implements Store {
   async enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined> {
     const row = await this.write(() => {
       const r = this.q.enroll.get(tokenValue, nowUs) as { tenant_id: string; id: string; enrolled_device_count: number } | undefined;
-      if (r) this.changing(profileKey(r.tenant_id, r.id));
+      if (r) this.cache?.forgetProfile(profileKey(r.tenant_id, r.id)); // found by token: its key was not known before
       return r;
     });
     return row && { tenantId: row.tenant_id, profileId: row.id, enrolledDeviceCount: row.enrolled_device_count };
