@@ -16,6 +16,9 @@ const TENANT = '7d3e1f20-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
 const PAGE = 4096;
 const RESTART_FRAMES = 256;
 
+/** A distinct 20-letter token: `prefix` and then the digits of `n` spelled as letters. */
+const token = (prefix: string, n: number) => `${prefix}${String(n).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
+
 describe('SQLite background checkpoints', () => {
   let dir: string;
   let store: SqliteStore;
@@ -41,8 +44,7 @@ describe('SQLite background checkpoints', () => {
     // ~1.5 s of back-to-back group commits (each writes 2 pages or more): far past the limit if never restarted.
     while (Date.now() - started < 1500) {
       const n = commits++;
-      const token = `T${String(n).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
-      assert.equal(await store.setToken(TENANT, ids[n % ids.length]!, token, 2, 1), 'ok');
+      assert.equal(await store.setToken(TENANT, ids[n % ids.length]!, token('T', n), 2, 1), 'ok');
       if (n % 50 === 0) largest = Math.max(largest, wal());
     }
     const written = commits * 2 * PAGE;
@@ -53,8 +55,7 @@ describe('SQLite background checkpoints', () => {
     // Every acknowledged write is there, whatever the checkpoints did.
     await sleep(50);
     const last = commits - 1;
-    const expected = `T${String(last).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
-    assert.equal((await store.getProfile(TENANT, ids[last % ids.length]!))?.tokenValue, expected);
+    assert.equal((await store.getProfile(TENANT, ids[last % ids.length]!))?.tokenValue, token('T', last));
   });
 
   it("another connection's long read neither stalls the writer nor loses a write; the WAL starts over once it ends", async () => {
@@ -68,8 +69,7 @@ describe('SQLite background checkpoints', () => {
       let n = 0;
       while (Date.now() - started < 600) {
         const t = performance.now();
-        const token = `R${String(n++).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
-        assert.equal(await store.setToken(TENANT, 'p0', token, 2, 1), 'ok');
+        assert.equal(await store.setToken(TENANT, 'p0', token('R', n++), 2, 1), 'ok');
         slowest.ms = Math.max(slowest.ms, performance.now() - t);
       }
       // A RESTART that waited for the reader would hold a write for the whole busy timeout (5 s).
@@ -79,8 +79,7 @@ describe('SQLite background checkpoints', () => {
       const after = Date.now();
       let restarted = false;
       while (!restarted && Date.now() - after < 3000) {
-        const token = `S${String(n++).padStart(19, '0')}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]!);
-        await store.setToken(TENANT, 'p0', token, 2, 1);
+        await store.setToken(TENANT, 'p0', token('S', n++), 2, 1);
         restarted = wal() < held;
         await sleep(1);
       }
