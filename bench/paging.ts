@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { KeyRing } from '../src/identity/keys.js';
 import { androidForWorkEnrollmentProfile as def } from '../src/model/androidForWorkEnrollmentProfile.js';
-import { entityColumns } from '../src/store/schema.js';
+import { EntityTable } from '../src/store/sql.js';
 import { openSqliteStore, SQLITE_FILE } from '../src/store/sqlite.js';
 import { MIN_US, SystemClock } from '../src/time.js';
 import { cleanup, measure, printTable, PROFILES, startEnrollgraph, tempDir, type Load, type Row } from './lib.js';
@@ -35,8 +35,8 @@ export function bulkInsert(dataDir: string, tenantId: string, count: number): nu
   const db = new Database(join(dataDir, SQLITE_FILE));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
-  const cols = [...entityColumns(def).map((c) => c.name), 'qr_png'];
-  const insert = db.prepare(`INSERT INTO ${def.table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+  const table = new EntityTable(def, 'sqlite');
+  const insert = db.prepare(table.sql.insert);
   const t0 = Date.now() * 1000 - count * 1000;
   const letters = 'abcdefghijklmnopqrstuvwxyz';
   db.transaction(() => {
@@ -44,11 +44,10 @@ export function bulkInsert(dataDir: string, tenantId: string, count: number): nu
       const r = randomBytes(8);
       let name = '';
       for (const b of r) name += letters[b % 26];
-      const row: Record<string, unknown> = {
-        id: randomUUID(), tenant_id: tenantId, display_name: name, description: null, created_us: t0 + i * 1000, modified_us: t0 + i * 1000,
-        token_value: null, token_expires_us: MIN_US, enrolled_device_count: 0, qr_png: null,
-      };
-      insert.run(...cols.map((c) => row[c]));
+      insert.run(...table.insertParams({
+        tenantId, id: randomUUID(), accountId: tenantId, displayName: name, description: null, createdDateTime: t0 + i * 1000,
+        lastModifiedDateTime: t0 + i * 1000, tokenValue: null, tokenExpirationDateTime: MIN_US, enrolledDeviceCount: 0, qrCodeImage: null,
+      }));
     }
   })();
   db.exec('ANALYZE');

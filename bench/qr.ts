@@ -11,14 +11,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import QRCode from 'qrcode';
-import { qrContentFor, qrMatrix, qrMatrixToPng, renderQrPng } from '../src/enrollment/qr.js';
+import { cloudDpcQrContent, qrMatrix, qrMatrixToPng, renderQrPng } from '../src/enrollment/qr.js';
 
 const N = Math.max(1, Number.parseInt(process.argv[2] ?? '', 10) || 2000);
 const WARMUP = 20;
 const TIME_BUDGET_MS = 3_000;
 
 const contents = Array.from({ length: 64 }, (_, i) =>
-  qrContentFor(`ENROLLTOKEN${String(i).padStart(4, '0')}ABCDEFGHIJKLMNOPQRSTUVWXYZ`.slice(0, 20 + (i % 8))),
+  cloudDpcQrContent(`ENROLLTOKEN${String(i).padStart(4, '0')}ABCDEFGHIJKLMNOPQRSTUVWXYZ`.slice(0, 20 + (i % 8))),
 );
 
 interface Result {

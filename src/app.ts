@@ -8,11 +8,14 @@ import type { Config } from './config.js';
 import { dropConnection, registerControl } from './control/http.js';
 import { ControlPlane } from './control/plane.js';
 import { ConnectionDrop } from './faults/rules.js';
-import { ProfileService } from './enrollment/profiles.js';
+import { BEHAVIOURS } from './domain/registry.js';
+import { EntityService } from './domain/entities.js';
+import { EnrollmentTokens } from './enrollment/tokens.js';
 import { QrRenderer } from './enrollment/qr-renderer.js';
-import { errorBody, errors, GraphError } from './graph/errors.js';
+import { errorBody, errors, fromProblem, GraphError } from './graph/errors.js';
 import { JSON_CONTENT_TYPE } from './graph/serialize.js';
 import { GraphService } from './graph/service.js';
+import { ENTITIES } from './model/registry.js';
 import { GraphFront, graphHeaderPairs, jsonBody } from './graph/http.js';
 import { KeyRing } from './identity/keys.js';
 import { TokenVerifier } from './identity/verify.js';
@@ -39,7 +42,7 @@ export interface AppDeps {
 export interface App {
   fastify: FastifyInstance;
   keys: KeyRing;
-  profiles: ProfileService;
+  entities: EntityService;
   /** The Graph protocol, framework-free (GraphFront serves it over HTTP). */
   graph: GraphService;
   /** Throttling, clock, faults, enrollment and the control API (src/control/). */
@@ -57,8 +60,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const keys = await KeyRing.open(store, clock);
   const verifier = new TokenVerifier(keys, clock, config.trustedIssuers);
   const qr = new QrRenderer({ threads: config.qrThreads, cacheSize: 1024 });
-  const profiles = new ProfileService(store, clock, qr);
-  const graph = new GraphService({ store, verifier, profiles, policy: { allowAppOnly: config.allowAppOnly },
+  const tokenRules = new Map([...BEHAVIOURS].flatMap(([type, b]) => (b.tokens ? [[type, b.tokens] as const] : [])));
+  const entities = new EntityService(store, clock, new EnrollmentTokens(store, clock, qr, tokenRules), ENTITIES, BEHAVIOURS);
+  const graph = new GraphService({ store, verifier, entities, policy: { allowAppOnly: config.allowAppOnly },
     paging: { pageSize: config.pageSize, maxPageSize: config.maxPageSize, secret: keys.deriveSecret('skiptoken') },
     onCall: control.onCall,
   });
@@ -164,7 +168,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   return {
     fastify,
     keys,
-    profiles,
+    entities,
     graph,
     control,
     async close() {
@@ -174,7 +178,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       } finally {
         stopDraining();
       }
-      profiles.close();
+      entities.close();
       await qr.close();
       await control.close();
       await store.close();
@@ -183,7 +187,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 }
 
 function toGraphError(err: unknown, req: FastifyRequest, bodyLimit: number): GraphError {
-  if (err instanceof GraphError) return err;
+  const known = fromProblem(err);
+  if (known) return known;
   if (err instanceof StoreUnavailableError) {
     req.log.warn({ err: err.message }, 'store unavailable');
     return errors.serviceUnavailable(err.retryAfterSeconds);

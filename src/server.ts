@@ -6,13 +6,13 @@ import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { prepareTls, type TlsMaterial } from './tls.js';
 
-/** Opens the configured store, migrated and ready; `serving` for a long-running server process. */
-export async function openStore(storage: StorageConfig, serving = false): Promise<Store> {
+/** Opens the configured store, migrated and ready. */
+export async function openStore(storage: StorageConfig): Promise<Store> {
   switch (storage.kind) {
     case 'sqlite':
-      return openSqliteStore(resolve(storage.dataDir), { backgroundCheckpoints: serving, readCache: serving });
+      return openSqliteStore(resolve(storage.dataDir));
     case 'memory':
-      return openSqliteStore(null, { readCache: serving });
+      return openSqliteStore(null);
     case 'postgres':
       return openPostgresStore({
         url: storage.url,
@@ -43,7 +43,7 @@ export interface RunningServer {
 
 /** Opens the store, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
-  const store = await openStore(config.storage, true);
+  const store = await openStore(config.storage);
   let tls: TlsMaterial | undefined;
   let app: App;
   try {

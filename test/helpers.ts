@@ -16,11 +16,14 @@ import { KeyRing } from '../src/identity/keys.js';
 import { mintAccessToken, type MintOptions } from '../src/identity/mint.js';
 import type { StorageConfig } from '../src/config.js';
 import { openStore as openConfiguredStore } from '../src/server.js';
-import type { ProfileRecord, Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
+import type { EntityDef } from '../src/model/edm.js';
 import { createTestDatabase, TEST_STORE, type TestDatabase } from './pg-helpers.js';
-import { columnOf } from '../src/store/schema.js';
-import { androidForWorkEnrollmentProfile } from '../src/model/androidForWorkEnrollmentProfile.js';
+import { androidForWorkEnrollmentProfile, type AndroidForWorkEnrollmentProfile } from '../src/model/androidForWorkEnrollmentProfile.js';
 import { SystemClock } from '../src/time.js';
+
+/** An androidForWorkEnrollmentProfile as the store holds it (property names; times in µs; qrCodeImage: the PNG cache). */
+export type ProfileRecord = AndroidForWorkEnrollmentProfile;
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'enrollgraph.js');
@@ -187,11 +190,12 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       return mintAccessToken(k, { tenantId: o.tenantId ?? newTenant(), ...o });
     },
     async stored(tenantId, id) {
-      return (await openStore()).store.getProfile(tenantId, id);
+      return (await (await openStore()).store.get(androidForWorkEnrollmentProfile, tenantId, id)) as ProfileRecord | undefined;
     },
     async storedAll(tenantId) {
-      const order = ['createdDateTime', 'id'].map((p) => ({ column: columnOf(androidForWorkEnrollmentProfile, p), desc: false }));
-      return (await openStore()).store.listProfiles({ tenantId, orderBy: order, limit: 1_000_000 });
+      const def = androidForWorkEnrollmentProfile as EntityDef;
+      const order = ['createdDateTime', 'id'].map((name) => ({ column: def.properties.find((p) => p.name === name)!.column!, desc: false }));
+      return (await (await openStore()).store.list(def, { tenantId, orderBy: order, limit: 1_000_000 })) as ProfileRecord[];
     },
     openStore: () => openConfiguredStore(storage),
     async stop() {

@@ -5,6 +5,7 @@
  * - `GET /metrics` — Prometheus text format;
  * - root hooks that feed the request journal and the request metrics.
  */
+import { ENTITIES } from '../model/registry.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ENROLL_PATH } from '../enrollment/devices.js';
 import { FaultSpecError } from '../faults/rules.js';
@@ -105,7 +106,12 @@ const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane }> = async (app, { p
     try {
       const state = await plane.importSnapshot(req.body);
       return sendJson(reply, 200, {
-        imported: { tenants: state.tenants.length, profiles: state.profiles.length, devices: state.devices.length, faults: state.faults.length },
+        imported: {
+          tenants: state.tenants.length,
+          ...Object.fromEntries(ENTITIES.map((e) => [e.snapshotKey, state.entities[e.typeName]?.length ?? 0])),
+          devices: state.devices.length,
+          faults: state.faults.length,
+        },
       });
     } catch (err) {
       if (err instanceof SnapshotError) throw errors.badRequest(`Invalid snapshot: ${err.message}`);

@@ -1,6 +1,6 @@
 import type { Operation } from '../faults/rules.js';
 import { parseGraphPath, type Target } from '../graph/path.js';
-import { ENTITIES } from '../graph/service.js';
+import { ENTITIES } from '../model/registry.js';
 
 /** The operation a Graph call performs (fault rules and metrics name them); undefined for documents and wrong methods. */
 export function operationOf(target: Target, method: string): Operation | undefined {

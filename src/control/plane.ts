@@ -15,8 +15,6 @@ import { FaultEngine } from '../faults/engine.js';
 import type { GraphCaller, GraphCallHook, GraphResponse } from '../graph/service.js';
 import type { StorageConfig } from '../config.js';
 import { EMPTY_STATE, SYSTEM_CLOCK, type ClockSettings, type ControlStore, type StateData } from '../store/control.js';
-import { SqliteControlStore } from '../store/sqlite-control.js';
-import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { isWriteMethod, Throttle } from '../throttle/throttle.js';
 import type { Clock } from '../time.js';
@@ -30,16 +28,6 @@ const REFRESH_MS = 1000;
 const PRUNE_EVERY_MS = 60_000;
 /** Counters older than this are deleted (they can no longer be in a current window). */
 const PRUNE_AGE_US = 3600 * 1_000_000;
-
-/** Opens the control store that goes with the server's store. */
-export async function openControlStore(store: Store, storage: StorageConfig): Promise<ControlStore> {
-  if (store instanceof SqliteStore) return new SqliteControlStore(store.db);
-  if (storage.kind === 'postgres') {
-    const { openPostgresControlStore } = await import('../store/postgres-control.js');
-    return openPostgresControlStore(storage);
-  }
-  throw new Error(`no control store for a ${store.kind} store`);
-}
 
 /** Reads a seed file (JSON, or YAML for .yaml/.yml). */
 export function readSeedFile(file: string): unknown {
@@ -86,9 +74,9 @@ export class ControlPlane {
   }
 
   /** Opens the control state on a store: admin key, seed (on an empty store), clock and rules, then refreshes them in the background. */
-  static async open(store: Store, storage: StorageConfig, config: ControlConfig, baseClock?: Clock): Promise<ControlPlane> {
+  static async open(store: Store, _storage: StorageConfig, config: ControlConfig, baseClock?: Clock): Promise<ControlPlane> {
     const seed = config.seedFile !== undefined ? readSeedFile(config.seedFile) : undefined;
-    const controlStore = await openControlStore(store, storage);
+    const controlStore = await store.openControlStore();
     try {
       const clock = new ControllableClock(baseClock);
       let adminKey: string;

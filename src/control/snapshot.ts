@@ -3,14 +3,22 @@
  * tenants, profiles (tokens and counts included), enrolled devices, fault rules and the clock.
  * Signing keys and the admin key are not part of it (see README "Control API").
  *
+ * Each entity of the registry is listed under its `snapshotKey` (`profiles` for
+ * androidForWorkEnrollmentProfile), a record as `tenantId` and its stored properties in Graph's JSON
+ * form (caches of derived values left out).
+ *
  * A seed file is the same format, where everything may be left out: missing lists are empty, and a
- * profile needs only `tenantId` and `displayName` (ids left out are derived from the tenant, the
- * position and the name, so a seed gives the same ids every time it is applied).
+ * record needs only `tenantId` and its required properties (ids left out are derived from the
+ * tenant, the position and those values, so a seed gives the same ids every time it is applied).
  */
 import { createHash } from 'node:crypto';
 import { parseFaultSpec, FaultSpecError, type FaultSpec } from '../faults/rules.js';
 import { isGuid } from '../identity/claims.js';
-import type { DeviceRecord, FaultRuleRecord, StateData, StateProfile } from '../store/control.js';
+import { decodeProperty, encodeProperty } from '../model/codecs.js';
+import { TENANT_COLUMN, withRole, type AnyRecord, type EntityDef, type PropertyDef } from '../model/edm.js';
+import { ENTITIES } from '../model/registry.js';
+import { Problem } from '../problem.js';
+import type { DeviceRecord, FaultRuleRecord, StateData } from '../store/control.js';
 import type { TenantRecord } from '../store/store.js';
 import { formatUs, MIN_US, parseIsoToUs } from '../time.js';
 
@@ -19,21 +27,13 @@ export const SNAPSHOT_VERSION = 1;
 
 export type SnapshotClock = { frozen: true; now: string } | { frozen: false; offsetSeconds: number };
 
-export interface SnapshotProfile {
-  tenantId: string;
-  id: string;
-  displayName: string;
-  description: string | null;
-  createdDateTime: string;
-  lastModifiedDateTime: string;
-  tokenValue: string | null;
-  tokenExpirationDateTime: string;
-  enrolledDeviceCount: number;
-}
+/** A record as a snapshot lists it: `tenantId` and the stored properties as Graph's JSON. */
+export type SnapshotRecord = { tenantId: string } & Record<string, unknown>;
 
 export interface SnapshotDevice {
   deviceId: string;
   tenantId: string;
+  profileType: string;
   profileId: string;
   serialNumber: string | null;
   model: string | null;
@@ -42,14 +42,18 @@ export interface SnapshotDevice {
 
 export type SnapshotFault = { id: string } & FaultSpec & { hits: number };
 
-export interface Snapshot {
+export type Snapshot = {
   format: typeof SNAPSHOT_FORMAT;
   version: typeof SNAPSHOT_VERSION;
   clock: SnapshotClock;
   tenants: TenantRecord[];
-  profiles: SnapshotProfile[];
   devices: SnapshotDevice[];
   faults: SnapshotFault[];
+} & { [snapshotKey: string]: unknown };
+
+/** The properties a snapshot carries of an entity: stored ones, but the tenant (its own key) and caches. */
+function snapshotProperties(def: EntityDef): PropertyDef[] {
+  return def.properties.filter((p) => p.column !== undefined && !p.derived && p.column.name !== TENANT_COLUMN.name);
 }
 
 export class SnapshotError extends Error {}
@@ -61,19 +65,16 @@ export function toSnapshot(state: StateData): Snapshot {
     version: SNAPSHOT_VERSION,
     clock: state.clock.frozenUs !== null ? { frozen: true, now: formatUs(state.clock.frozenUs) } : { frozen: false, offsetSeconds: state.clock.offsetUs / 1e6 },
     tenants: state.tenants.map((t) => ({ tenantId: t.tenantId, licensed: t.licensed })),
-    profiles: state.profiles.map((p) => ({
-      tenantId: p.tenantId,
-      id: p.id,
-      displayName: p.displayName,
-      description: p.description,
-      createdDateTime: formatUs(p.createdUs),
-      lastModifiedDateTime: formatUs(p.modifiedUs),
-      tokenValue: p.tokenValue,
-      tokenExpirationDateTime: formatUs(p.tokenExpiresUs),
-      enrolledDeviceCount: p.enrolledDeviceCount,
-    })),
+    ...Object.fromEntries(ENTITIES.map((def) => [
+      def.snapshotKey,
+      (state.entities[def.typeName] ?? []).map((r) => {
+        const out: SnapshotRecord = { tenantId: r.tenantId };
+        for (const p of snapshotProperties(def)) out[p.name] = encodeProperty(p, r[p.name]);
+        return out;
+      }),
+    ])),
     devices: state.devices.map((d) => ({
-      deviceId: d.deviceId, tenantId: d.tenantId, profileId: d.profileId, serialNumber: d.serialNumber, model: d.model,
+      deviceId: d.deviceId, tenantId: d.tenantId, profileType: d.profileType, profileId: d.profileId, serialNumber: d.serialNumber, model: d.model,
       enrolledDateTime: formatUs(d.enrolledUs),
     })),
     faults: [...state.faults].sort((a, b) => a.position - b.position).map((f) => ({ id: f.id, ...(JSON.parse(f.spec) as FaultSpec), hits: f.hits })),
@@ -134,7 +135,7 @@ function derivedId(...parts: (string | number)[]): string {
  */
 export function fromSnapshot(doc: unknown, nowUs: number): StateData {
   if (!isObject(doc)) throw new SnapshotError('A snapshot is a JSON object.');
-  only(doc, 'snapshot', ['format', 'version', 'takenAt', 'clock', 'tenants', 'profiles', 'devices', 'faults']);
+  only(doc, 'snapshot', ['format', 'version', 'takenAt', 'clock', 'tenants', ...ENTITIES.map((e) => e.snapshotKey), 'devices', 'faults']);
   if (doc.format !== undefined && doc.format !== SNAPSHOT_FORMAT) fail('format', `must be '${SNAPSHOT_FORMAT}'`);
   if (doc.version !== undefined && doc.version !== SNAPSHOT_VERSION) fail('version', `this server reads version ${SNAPSHOT_VERSION}, not ${JSON.stringify(doc.version)}`);
 
@@ -167,46 +168,25 @@ export function fromSnapshot(doc: unknown, nowUs: number): StateData {
     tenants.push({ tenantId: tid, licensed: t.licensed !== false });
   });
 
-  const profiles: StateProfile[] = [];
-  const profileSeen = new Set<string>();
+  const entities: StateData['entities'] = {};
   const tokens = new Set<string>();
-  list(doc, 'profiles').forEach((p, i) => {
-    const where = `profiles[${i}]`;
-    if (!isObject(p)) fail(where, 'must be an object');
-    only(p, where, ['tenantId', 'id', 'displayName', 'description', 'createdDateTime', 'lastModifiedDateTime', 'tokenValue', 'tokenExpirationDateTime', 'enrolledDeviceCount']);
-    const tid = tenantId(p, 'tenantId', where);
-    const displayName = str(p, 'displayName', where)!;
-    const id = (str(p, 'id', where, { max: 128, optional: true }) as string | undefined) ?? derivedId('profile', tid, i, displayName);
-    const description = (str(p, 'description', where, { max: 1024, optional: true, nullable: true }) ?? null) as string | null;
-    const createdUs = time(p, 'createdDateTime', where, nowUs);
-    const modifiedUs = time(p, 'lastModifiedDateTime', where, createdUs);
-    const tokenValue = (str(p, 'tokenValue', where, { optional: true, nullable: true }) ?? null) as string | null;
-    const tokenExpiresUs = time(p, 'tokenExpirationDateTime', where, tokenValue === null ? MIN_US : undefined);
-    const count = p.enrolledDeviceCount ?? 0;
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 2_147_483_647) fail(where, "'enrolledDeviceCount' must be an Int32 ≥ 0");
-    const key = `${tid}/${id}`;
-    if (profileSeen.has(key)) fail(where, `profile ${id} of tenant ${tid} is listed twice`);
-    profileSeen.add(key);
-    if (tokenValue !== null) {
-      if (tokens.has(tokenValue)) fail(where, 'two profiles hold the same tokenValue');
-      tokens.add(tokenValue);
-    }
-    profiles.push({ tenantId: tid, id, displayName, description, createdUs, modifiedUs, tokenValue, tokenExpiresUs, enrolledDeviceCount: count });
-  });
+  for (const def of ENTITIES) entities[def.typeName] = records(doc, def, nowUs, tokens);
 
   const devices: DeviceRecord[] = [];
   const deviceSeen = new Set<string>();
   list(doc, 'devices').forEach((d, i) => {
     const where = `devices[${i}]`;
     if (!isObject(d)) fail(where, 'must be an object');
-    only(d, where, ['deviceId', 'tenantId', 'profileId', 'serialNumber', 'model', 'enrolledDateTime']);
+    only(d, where, ['deviceId', 'tenantId', 'profileType', 'profileId', 'serialNumber', 'model', 'enrolledDateTime']);
     const tid = tenantId(d, 'tenantId', where);
+    const profileType = (str(d, 'profileType', where, { optional: true }) as string | undefined) ?? 'androidForWorkEnrollmentProfile';
+    if (!ENTITIES.some((e) => e.typeName === profileType && withRole(e, 'token'))) fail(where, `'profileType' names no kind of profile: '${profileType}'`);
     const profileId = str(d, 'profileId', where, { max: 128 })!;
     const deviceId = (str(d, 'deviceId', where, { max: 128, optional: true }) as string | undefined) ?? derivedId('device', tid, profileId, i);
     if (deviceSeen.has(deviceId)) fail(where, `device ${deviceId} is listed twice`);
     deviceSeen.add(deviceId);
     devices.push({
-      deviceId, tenantId: tid, profileId,
+      deviceId, tenantId: tid, profileType, profileId,
       serialNumber: (str(d, 'serialNumber', where, { optional: true, nullable: true }) ?? null) as string | null,
       model: (str(d, 'model', where, { optional: true, nullable: true }) ?? null) as string | null,
       enrolledUs: time(d, 'enrolledDateTime', where, nowUs),
@@ -234,5 +214,62 @@ export function fromSnapshot(doc: unknown, nowUs: number): StateData {
     faults.push({ id: ruleId, position: i + 1, spec: JSON.stringify(spec), hits: (hits as number | undefined) ?? 0 });
   });
 
-  return { clock, tenants, profiles, devices, faults };
+  return { clock, tenants, entities, devices, faults };
+}
+
+/**
+ * An entity's records: each value through its property's codec, as a client's would be, but
+ * server-written ones are taken too; what a seed leaves out is derived (ids), stamped (`nowUs`) or
+ * the model's default. Token values are unique across every entity (`tokens`).
+ */
+function records(doc: Obj, def: EntityDef, nowUs: number, tokens: Set<string>): AnyRecord[] {
+  const props = snapshotProperties(def);
+  const required = props.filter((p) => p.required);
+  const token = withRole(def, 'token');
+  const seen = new Set<string>();
+  // Seeds of earlier versions derived androidForWork ids under the label 'profile': keep them stable.
+  const label = def.snapshotKey === 'profiles' ? 'profile' : def.typeName;
+  return list(doc, def.snapshotKey).map((item, i) => {
+    const where = `${def.snapshotKey}[${i}]`;
+    if (!isObject(item)) fail(where, 'must be an object');
+    only(item, where, ['tenantId', ...props.map((p) => p.name)]);
+    const tid = tenantId(item, 'tenantId', where);
+    const r: AnyRecord = { tenantId: tid, id: '' };
+    const tenantProp = def.properties.find((p) => p.column?.name === TENANT_COLUMN.name);
+    if (tenantProp) r[tenantProp.name] = tid;
+    const value = (p: PropertyDef): unknown => {
+      try {
+        return decodeProperty(p, item[p.name]);
+      } catch (err) {
+        if (err instanceof Problem) fail(where, err.message);
+        throw err;
+      }
+    };
+    for (const p of props) {
+      if (item[p.name] !== undefined) r[p.name] = value(p);
+      else if (p.required) fail(where, `'${p.name}' is required`);
+    }
+    if (item.id === undefined) r.id = derivedId(label, tid, i, ...required.map((p) => String(r[p.name])));
+    else if (typeof r.id !== 'string' || r.id === '' || r.id.length > 128) fail(where, "'id' must be a string of 1 to 128 characters");
+    const created = withRole(def, 'created');
+    for (const p of props) {
+      if (item[p.name] !== undefined || p.name === 'id') continue;
+      if (p.role === 'created') r[p.name] = nowUs;
+      else if (p.role === 'modified') r[p.name] = created ? r[created.name] : nowUs;
+      else if (p.role === 'tokenExpires' && token && r[token.name] !== null && r[token.name] !== undefined) fail(where, `'${p.name}' is required with a '${token.name}'`);
+      else r[p.name] = p.default !== undefined ? decodeProperty({ ...p, required: false }, p.default) : null;
+    }
+    for (const p of props) {
+      if ((p.role === 'enrollCount' || p.role === 'tokenUsage') && (r[p.name] as number) < 0) fail(where, `'${p.name}' must be an Int32 ≥ 0`);
+    }
+    const key = `${tid}/${r.id}`;
+    if (seen.has(key)) fail(where, `${def.typeName} ${r.id} of tenant ${tid} is listed twice`);
+    seen.add(key);
+    const t = token && r[token.name];
+    if (typeof t === 'string') {
+      if (tokens.has(t)) fail(where, `two records hold the same ${token!.name}`);
+      tokens.add(t);
+    }
+    return r;
+  });
 }

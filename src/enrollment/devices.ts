@@ -5,7 +5,9 @@
  * server clock, and records the device.
  */
 import { randomUUID } from 'node:crypto';
-import { errors, GraphError } from '../graph/errors.js';
+import { checkText } from '../model/codecs.js';
+import { withRole } from '../model/edm.js';
+import { Problem } from '../problem.js';
 import type { ControlStore } from '../store/control.js';
 import type { Store } from '../store/store.js';
 import { FixedWindow } from '../throttle/window.js';
@@ -18,7 +20,7 @@ export interface EnrollLimits {
   windowSeconds: number;
   /** Enrollments with one token. */
   perToken: number;
-  /** Refused attempts (unknown, revoked, expired tokens) from one client address; beyond it every attempt from there is refused. */
+  /** Refused attempts (for any reason) from one client address; beyond it every attempt from there is refused. */
   failuresPerAddress: number;
 }
 
@@ -36,10 +38,13 @@ export interface EnrolledDevice {
 
 export type RefusalReason = 'invalid' | 'expired' | 'unlicensed' | 'rate-limited' | 'malformed' | 'other';
 
+const INVALID_TOKEN = 'InvalidEnrollmentToken';
+const EXPIRED_TOKEN = 'EnrollmentTokenExpired';
+
 export const enrollErrors = {
   invalidToken: () =>
-    new GraphError(403, 'InvalidEnrollmentToken', 'The enrollment token is not valid: it is unknown, was revoked or replaced, or its profile was deleted.'),
-  expiredToken: (expiredUs: number) => new GraphError(403, 'EnrollmentTokenExpired', `The enrollment token expired at ${formatUs(expiredUs)}.`),
+    new Problem('forbidden', 'The enrollment token is not valid: it is unknown, was revoked or replaced, or its profile was deleted.', undefined, { code: INVALID_TOKEN }),
+  expiredToken: (expiredUs: number) => new Problem('forbidden', `The enrollment token expired at ${formatUs(expiredUs)}.`, undefined, { code: EXPIRED_TOKEN }),
 };
 
 export interface DeviceEnrollmentDeps {
@@ -47,19 +52,42 @@ export interface DeviceEnrollmentDeps {
   control: ControlStore;
   clock: Clock;
   limits: EnrollLimits;
-  /** Fault injection for the `enroll` operation (may wait, throw a GraphError or drop the connection). */
+  /** Fault injection for the `enroll` operation (may wait, throw or drop the connection). */
   faults?: (tenantId: string | undefined) => Promise<void>;
   onEnrolled?: () => void;
   onRefused?: (reason: RefusalReason) => void;
 }
 
-function optionalText(body: Record<string, unknown>, name: string): string | null {
+/** A malformed enrollment body: the endpoint answers these 400 BadRequest. */
+const malformed = (message: string, name?: string) => new Problem('invalid', message, name, { code: 'BadRequest' });
+
+function text(body: Record<string, unknown>, name: string, required: boolean): string | null {
   const v = body[name];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || v.length > 256) throw errors.badRequest(`'${name}' must be a string of at most 256 characters.`);
-  return v;
+  if ((v === undefined || v === null) && !required) return null;
+  if (typeof v !== 'string' || v.length > 256 || (required && v === '')) {
+    throw malformed(required ? `'${name}' must be a non-empty string.` : `'${name}' must be a string of at most 256 characters.`, name);
+  }
+  try {
+    return checkText(v, name);
+  } catch (err) {
+    throw err instanceof Problem ? malformed(err.message, name) : err;
+  }
 }
 
+function reasonOf(err: unknown): RefusalReason {
+  if (!(err instanceof Problem)) return 'other';
+  if (err.kind === 'rateLimited') return 'rate-limited';
+  if (err.detail.code === EXPIRED_TOKEN) return 'expired';
+  if (err.detail.code === INVALID_TOKEN) return 'invalid';
+  if (err.kind === 'unlicensed') return 'unlicensed';
+  return err.kind === 'invalid' || err.kind === 'unstorable' ? 'malformed' : 'other';
+}
+
+/**
+ * Enrollment with a token of any kind of profile: one lookup in the token registry finds its holder,
+ * and one transaction counts the device on it (while the token is current and unexpired by the
+ * server clock) and records the device, so the count and the record go together or not at all.
+ */
 export class DeviceEnrollment {
   private readonly window: FixedWindow;
 
@@ -67,67 +95,57 @@ export class DeviceEnrollment {
     this.window = new FixedWindow(deps.control, deps.clock, deps.limits.windowSeconds);
   }
 
-  /** Enrolls a device with a token; throws a GraphError when refused (and then nothing changed). */
+  /** Enrolls a device with a token; throws (a Problem when refused) and then nothing changed. */
   async enroll(body: unknown, clientAddress: string): Promise<EnrolledDevice> {
+    const now = this.deps.clock.nowUs();
+    const failKey = `e:fail:${clientAddress}`;
+    const { failuresPerAddress } = this.deps.limits;
+    if (failuresPerAddress > 0 && (await this.window.peek(failKey, now)) >= failuresPerAddress) {
+      this.deps.onRefused?.('rate-limited');
+      throw new Problem('rateLimited', 'Too many refused enrollments from this address.', undefined, { retryAfterSeconds: this.window.retryAfterSeconds(now) });
+    }
     try {
-      return await this.attempt(body, clientAddress);
+      return await this.attempt(body, now);
     } catch (err) {
-      if (err instanceof GraphError) {
-        const reason: RefusalReason = err.status === 429 ? 'rate-limited' : err.code === 'EnrollmentTokenExpired' ? 'expired'
-          : err.code === 'InvalidEnrollmentToken' ? 'invalid' : err.message === errors.unlicensedTenant().message ? 'unlicensed'
-          : err.status === 400 ? 'malformed' : 'other';
-        this.deps.onRefused?.(reason);
-      }
+      // Every refusal counts toward the address's failure limit, whatever its reason.
+      this.deps.onRefused?.(reasonOf(err));
+      if (failuresPerAddress > 0) await this.window.consume([{ key: failKey, limit: 0 }], now).catch(() => undefined);
       throw err;
     }
   }
 
-  private async attempt(body: unknown, clientAddress: string): Promise<EnrolledDevice> {
-    const { store, control, clock, limits } = this.deps;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw errors.badRequest("The body must be a JSON object with an 'enrollmentToken'.");
-    }
+  private async attempt(body: unknown, now: number): Promise<EnrolledDevice> {
+    const { store, limits } = this.deps;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw malformed("The body must be a JSON object with an 'enrollmentToken'.");
     const b = body as Record<string, unknown>;
-    const token = b.enrollmentToken;
-    if (typeof token !== 'string' || token === '' || token.length > 256) throw errors.badRequest("'enrollmentToken' must be a non-empty string.");
-    const serialNumber = optionalText(b, 'serialNumber');
-    const model = optionalText(b, 'model');
+    const token = text(b, 'enrollmentToken', true)!;
+    const serialNumber = text(b, 'serialNumber', false);
+    const model = text(b, 'model', false);
 
-    const now = clock.nowUs();
-    const failKey = `e:fail:${clientAddress}`;
-    if (limits.failuresPerAddress > 0 && (await this.window.peek(failKey, now)) >= limits.failuresPerAddress) {
-      throw errors.tooManyRequests(this.window.retryAfterSeconds(now));
-    }
-    const refuse = async (err: GraphError): Promise<never> => {
-      if (limits.failuresPerAddress > 0) await this.window.consume([{ key: failKey, limit: 0 }], now);
-      throw err;
-    };
-
-    const profile = await store.findProfileByToken(token);
-    await this.deps.faults?.(profile?.tenantId);
-    if (!profile) return refuse(enrollErrors.invalidToken());
-    const tenant = await store.getTenant(profile.tenantId);
-    if (tenant && !tenant.licensed) throw errors.unlicensedTenant();
-    if (profile.tokenExpiresUs <= now) return refuse(enrollErrors.expiredToken(profile.tokenExpiresUs));
+    const holder = await store.findToken(token);
+    await this.deps.faults?.(holder?.tenantId);
+    if (!holder) throw enrollErrors.invalidToken();
+    const tenant = await store.getTenant(holder.tenantId);
+    if (tenant && !tenant.licensed) throw new Problem('unlicensed', 'Request not applicable to target tenant.');
+    const record = await store.get(holder.def, holder.tenantId, holder.id);
+    const expires = withRole(holder.def, 'tokenExpires')!.name;
+    if (record && (record[expires] as number) <= now) throw enrollErrors.expiredToken(record[expires] as number);
     if ((await this.window.consume([{ key: `e:tok:${token}`, limit: limits.perToken }], now)) !== undefined) {
-      throw errors.tooManyRequests(this.window.retryAfterSeconds(now));
+      throw new Problem('rateLimited', 'Too many enrollments with this token.', undefined, { retryAfterSeconds: this.window.retryAfterSeconds(now) });
     }
-    // The decision itself: one conditional UPDATE (the token may have been revoked or replaced since the read).
-    const counted = await store.enrollDevice(token, now);
-    if (!counted) return refuse(enrollErrors.invalidToken());
-    const device: EnrolledDevice = {
-      deviceId: randomUUID(),
-      profileId: counted.profileId,
-      tenantId: counted.tenantId,
-      enrolledDeviceCount: counted.enrolledDeviceCount,
+    // The decision itself, in one transaction (the token may have been revoked or replaced since the read).
+    const deviceId = randomUUID();
+    const counted = await store.enroll(token, now, { deviceId, serialNumber, model, enrolledUs: now });
+    if (!counted) throw enrollErrors.invalidToken();
+    this.deps.onEnrolled?.();
+    return {
+      deviceId,
+      profileId: counted.holder.id,
+      tenantId: counted.holder.tenantId,
+      enrolledDeviceCount: counted.record[withRole(holder.def, 'enrollCount')!.name] as number,
       enrolledDateTime: formatUs(now),
       serialNumber,
       model,
     };
-    await control.insertDevice({
-      deviceId: device.deviceId, tenantId: device.tenantId, profileId: device.profileId, serialNumber, model, enrolledUs: now,
-    });
-    this.deps.onEnrolled?.();
-    return device;
   }
 }

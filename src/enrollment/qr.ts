@@ -18,7 +18,7 @@ export const QR_KEYS: readonly string[] = Object.freeze([
  * QR_KEYS order. Built with JSON.stringify from an object literal (insertion
  * order is preserved for string keys) so the token value is escaped correctly.
  */
-export function qrContentFor(tokenValue: string): string {
+export function cloudDpcQrContent(tokenValue: string): string {
   // The fixed part is serialised once; only the token is escaped per call (this runs on every read).
   return QR_PREFIX + JSON.stringify(tokenValue) + QR_SUFFIX;
 }

@@ -1,3 +1,5 @@
+import { Problem } from '../problem.js';
+
 /**
  * Every Graph error the server answers is made here, so status, code and message stay uniform and no
  * handler writes an error body by hand. The envelope itself is written by `errorBody`.
@@ -69,4 +71,31 @@ export function errorBody(err: GraphError, requestId: string, clientRequestId: s
       },
     },
   });
+}
+
+/**
+ * The one place the layers' Problems become Graph errors (the layers below the protocol never
+ * import this module). Anything else is a fault of the server: undefined, and the caller answers 500.
+ */
+export function fromProblem(err: unknown): GraphError | undefined {
+  if (err instanceof GraphError) return err;
+  if (!(err instanceof Problem)) return undefined;
+  const code = err.detail.code;
+  switch (err.kind) {
+    case 'invalid':
+      return new GraphError(400, code ?? 'ModelValidationFailure', err.message);
+    case 'conflict':
+    case 'unstorable':
+      return new GraphError(400, code ?? 'BadRequest', err.message);
+    case 'unlicensed':
+      return errors.unlicensedTenant();
+    case 'notFound':
+      return new GraphError(404, code ?? 'ResourceNotFound', err.message);
+    case 'unauthenticated':
+      return errors.unauthenticated(err.message);
+    case 'forbidden':
+      return new GraphError(403, code ?? 'Forbidden', err.message);
+    case 'rateLimited':
+      return errors.tooManyRequests(err.detail.retryAfterSeconds ?? 1);
+  }
 }

@@ -1,7 +1,7 @@
 import { errors } from './errors.js';
-import { NAMESPACE, type EntityDef } from '../model/edm.js';
+import { NAMESPACE, type ApiVersion, type EntityDef } from '../model/edm.js';
 
-export type ApiVersion = 'v1.0' | 'beta';
+export type { ApiVersion } from '../model/edm.js';
 
 /** What a Graph URL path addresses. */
 export type Target =
@@ -11,8 +11,9 @@ export type Target =
   | { kind: 'singleton' }
   | { kind: 'collection'; entity: EntityDef }
   | { kind: 'count'; entity: EntityDef }
-  | { kind: 'entity'; entity: EntityDef; id: string }
-  | { kind: 'action'; entity: EntityDef; id: string; action: string };
+  /** One record: of a collection by its key, or (id null) the tenant's record of a singleton. */
+  | { kind: 'entity'; entity: EntityDef; id: string | null }
+  | { kind: 'action'; entity: EntityDef; id: string | null; action: string };
 
 export interface ParsedPath {
   version: ApiVersion;
@@ -26,11 +27,15 @@ const KEY_SYNTAX = /^([^()]+)\((.*)\)$/s;
 
 function decode(segment: string): string {
   if (!segment.includes('%')) return segment;
+  let text: string;
   try {
-    return decodeURIComponent(segment);
+    text = decodeURIComponent(segment);
   } catch {
     throw errors.badRequest(`The URL segment '${segment}' is not correctly percent-encoded.`);
   }
+  // Neither store can hold a NUL in text, so no key or name can contain one.
+  if (text.includes('\u0000')) throw errors.badRequest(`The URL segment '${segment}' contains a NUL character (%00), which is not allowed.`);
+  return text;
 }
 
 function parseKey(raw: string): string {
@@ -73,10 +78,15 @@ export function parseGraphPath(pathname: string, entities: readonly EntityDef[])
     second = keyed[1]!;
     keyFromParens = parseKey(keyed[2]!);
   }
-  const entity = entities.find((e) => e.setName.toLowerCase() === second.toLowerCase());
+  const entity = entities.find((e) => e.setName.toLowerCase() === second.toLowerCase() && e.versions.includes(version));
   if (!entity) throw errors.segmentNotFound(segs[1]!);
 
   const rest = segs.slice(2);
+  if (entity.exposed === 'singleton') {
+    if (keyFromParens !== undefined) throw errors.segmentNotFound(segs[1]!);
+    if (rest.length === 0) return { version, target: { kind: 'entity', entity, id: null } };
+    return { version, target: actionTarget(entity, null, rest) };
+  }
   let id = keyFromParens;
   if (id === undefined) {
     if (rest.length === 0) return { version, target: { kind: 'collection', entity } };
@@ -85,12 +95,17 @@ export function parseGraphPath(pathname: string, entities: readonly EntityDef[])
     if (id === '') throw errors.segmentNotFound(id);
   }
   if (rest.length === 0) return { version, target: { kind: 'entity', entity, id } };
+  return { version, target: actionTarget(entity, id, rest) };
+}
+
+/** `…/{action}` (or `microsoft.graph.{action}`) after a record; nothing may follow it. */
+function actionTarget(entity: EntityDef, id: string | null, rest: string[]): Target {
   if (rest.length === 1) {
     const name = rest[0]!;
     const lower = name.toLowerCase();
     const unqualified = lower.startsWith(`${NAMESPACE.toLowerCase()}.`) ? lower.slice(NAMESPACE.length + 1) : lower;
     const action = entity.actions.find((a) => a.name.toLowerCase() === unqualified);
-    if (action) return { version, target: { kind: 'action', entity, id, action: action.name } };
+    if (action) return { kind: 'action', entity, id, action: action.name };
     throw errors.segmentNotFound(name);
   }
   // Nothing follows an action: name the first segment after it, else the unknown one.

@@ -1,19 +1,19 @@
-import type { Profile, ProfileService } from '../enrollment/profiles.js';
+import type { EntityService } from '../domain/entities.js';
 import type { Principal } from '../identity/claims.js';
 import { authorize, type PolicyOptions } from '../identity/policy.js';
 import type { TokenVerifier } from '../identity/verify.js';
-import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
-import type { EntityDef } from '../model/edm.js';
+import type { ActionDef, AnyRecord, EntityDef } from '../model/edm.js';
+import { ENTITIES } from '../model/registry.js';
 import type { Store } from '../store/store.js';
 import { parseBatch, runBatch } from './batch.js';
-import { errorBody, errors, type GraphError } from './errors.js';
+import { errorBody, errors, fromProblem, type GraphError } from './errors.js';
 import { csdl, serviceDocument } from './metadata.js';
 import { parseGraphPath, type ApiVersion, type ParsedPath, type Target } from './path.js';
 import {
   onlyAllow, parseCount, parseFilterOption, parseNonNegativeInt, parseOrderBy, parseSelect, readQueryOptions, SkipTokens, toCondition,
   type QueryOptions,
 } from './query.js';
-import { contextUrl, entityUrl, JSON_CONTENT_TYPE, profileJson, profileJsonText, rawValue } from './serialize.js';
+import { contextUrl, entityJson, entityUrl, JSON_CONTENT_TYPE } from './serialize.js';
 import { validateActionBody, validateEntityBody } from './validate.js';
 
 /** A Graph call, independent of the HTTP framework (so `$batch` items can go through it too). */
@@ -47,8 +47,6 @@ export interface GraphResponse {
   body?: string | Buffer;
 }
 
-export const ENTITIES: readonly EntityDef[] = [profileDef];
-
 /** The methods each kind of target answers. */
 const METHODS: Record<Target['kind'], readonly string[]> = {
   serviceDocument: ['GET'],
@@ -60,6 +58,8 @@ const METHODS: Record<Target['kind'], readonly string[]> = {
   entity: ['GET', 'PATCH', 'DELETE'],
   action: ['POST'],
 };
+/** A singleton's record is read and updated, never created or deleted by a client. */
+const SINGLETON_METHODS: readonly string[] = ['GET', 'PATCH'];
 
 /** An authenticated call as the control plane sees it, before it runs. */
 export interface GraphCall {
@@ -81,7 +81,7 @@ type CallObserver = (res: GraphResponse) => void;
 export interface GraphServiceDeps {
   store: Store;
   verifier: TokenVerifier;
-  profiles: ProfileService;
+  entities: EntityService;
   policy: PolicyOptions;
   paging: { pageSize: number; maxPageSize: number; secret: Buffer };
   onCall?: GraphCallHook;
@@ -110,17 +110,12 @@ const NO_OPTIONS: string[] = [];
 
 /**
  * The Graph protocol: parse the path, authenticate, check the tenant's licence, route, authorise,
- * validate, call the domain, and shape the response. Errors are thrown as GraphError.
+ * validate, call the domain, and shape the response. Errors are thrown as GraphError; the Problems
+ * of the layers below become GraphErrors here (`fromProblem`), in one place.
  */
 export class GraphService {
-  private readonly metadataXml = csdl(ENTITIES);
+  private readonly metadataXml: Record<ApiVersion, string> = { 'v1.0': csdl(ENTITIES, 'v1.0'), beta: csdl(ENTITIES, 'beta') };
   private readonly skipTokens: SkipTokens;
-  /**
-   * The UTF-8 bytes of a whole-entity GET, per presented profile (an immutable object, the same one
-   * while the stored row is unchanged: see SqliteStore's read cache) and context URL: a repeated GET
-   * sends them as they are instead of joining, measuring and encoding ~3.5 KB of text again.
-   */
-  private readonly entityBytes = new WeakMap<Profile, { context: string; bytes: Buffer }>();
   /** Parsed paths by path text (clients repeat the same few URLs); bounded, valid paths only. */
   private readonly paths = new Map<string, ParsedPath>();
 
@@ -134,7 +129,14 @@ export class GraphService {
   }
 
   async handle(req: GraphRequest): Promise<GraphResponse> {
-    this.deps.store.beginRequest?.();
+    try {
+      return await this.route(req);
+    } catch (err) {
+      throw fromProblem(err) ?? err;
+    }
+  }
+
+  private async route(req: GraphRequest): Promise<GraphResponse> {
     const parsed = this.parsePath(req.path);
     if (!parsed) throw errors.noRoute(req.method, req.path);
     const { version, target } = parsed;
@@ -144,16 +146,13 @@ export class GraphService {
     if (target.kind === 'metadata' || target.kind === 'serviceDocument') {
       this.checkMethod(target, method);
       if (target.kind === 'metadata') {
-        return { status: 200, headers: { 'Content-Type': 'application/xml;charset=utf-8' }, body: this.metadataXml };
+        return { status: 200, headers: { 'Content-Type': 'application/xml;charset=utf-8' }, body: this.metadataXml[version] };
       }
       return json(200, serviceDocument(req.baseUrl, version));
     }
 
-    // Both answer synchronously in the common case (a known token, no fault rule or throttle to consult).
-    const verified = this.deps.verifier.verify(req.headers.authorization);
-    const principal = verified instanceof Promise ? await verified : verified;
-    const hooked = this.deps.onCall?.({ req, method, target, principal });
-    const observe = hooked instanceof Promise ? await hooked : hooked;
+    const principal = await this.deps.verifier.verify(req.headers.authorization);
+    const observe = await this.deps.onCall?.({ req, method, target, principal });
     let res: GraphResponse;
     if (target.kind === 'batch') {
       res = await this.batch(req, version, target, method);
@@ -161,12 +160,17 @@ export class GraphService {
       const tenant = await this.deps.store.getTenant(principal.tenantId);
       if (tenant && !tenant.licensed) throw errors.unlicensedTenant();
       this.checkMethod(target, method);
-      authorize(principal, method === 'GET' ? 'read' : 'write', this.deps.policy);
-      const routed = this.execute(req, version, target, method, principal);
-      res = routed instanceof Promise ? await routed : routed;
+      authorize(principal, this.access(target, method), this.deps.policy);
+      res = await this.execute(req, version, target, method, principal);
     }
     observe?.(res);
     return res;
+  }
+
+  /** Reads need read permission; everything else, and actions that write, need write permission. */
+  private access(target: Target, method: string): 'read' | 'write' {
+    if (target.kind === 'action') return this.actionOf(target.entity, target.action).writes ? 'write' : 'read';
+    return method === 'GET' ? 'read' : 'write';
   }
 
   private parsePath(path: string): ParsedPath | undefined {
@@ -198,13 +202,10 @@ export class GraphService {
   }
 
   private checkMethod(target: Target, method: string): void {
-    if (!METHODS[target.kind].includes(method)) throw errors.methodNotAllowed(method);
+    const allowed = target.kind === 'entity' && target.id === null ? SINGLETON_METHODS : METHODS[target.kind];
+    if (!allowed.includes(method)) throw errors.methodNotAllowed(method);
   }
 
-  /**
-   * Routes an authorised call. Not async itself: each kind of call runs in a method of its own, so a
-   * call allocates only its own method's suspended frame.
-   */
   private execute(req: GraphRequest, version: ApiVersion, target: Target, method: string, who: Principal): Promise<GraphResponse> | GraphResponse {
     const tid = who.tenantId;
     const options = readQueryOptions(req.query, version);
@@ -220,70 +221,64 @@ export class GraphService {
         return this.count(target.entity, tid, options);
       case 'collection':
         return method === 'GET' ? this.listPage(req, version, target.entity, tid, options) : this.create(req, version, target.entity, tid);
-      case 'entity':
-        if (method === 'GET') return this.getEntity(req, version, target.entity, tid, target.id, options);
-        if (method === 'DELETE') return this.deleteEntity(tid, target.id);
-        return this.updateEntity(req, version, target.entity, tid, target.id);
+      case 'entity': {
+        const id = this.recordId(target.entity, target.id, tid);
+        if (method === 'GET') return this.getEntity(req, version, target.entity, tid, id, options);
+        if (method === 'DELETE') return this.deleteEntity(target.entity, tid, id);
+        return this.updateEntity(req, version, target.entity, tid, id);
+      }
       case 'action':
-        return this.runAction(target.entity, target.action, tid, target.id, req.body);
+        return this.runAction(req, target.entity, target.action, tid, this.recordId(target.entity, target.id, tid), who);
       default:
         throw errors.internal();
     }
   }
 
+  /** The stored id of the addressed record: the key (as the entity reads it), or the tenant's singleton record. */
+  private recordId(def: EntityDef, key: string | null, tenantId: string): string {
+    return key === null ? tenantId : this.deps.entities.idOf(def, key);
+  }
+
   private async count(def: EntityDef, tid: string, options: QueryOptions): Promise<GraphResponse> {
     const filter = parseFilterOption(options, def);
-    const n = await this.deps.profiles.count(tid, filter && toCondition(filter));
+    const n = await this.deps.entities.count(def, tid, filter && toCondition(filter));
     return { status: 200, headers: { 'Content-Type': 'text/plain;charset=utf-8' }, body: String(n) };
   }
 
   private async create(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string): Promise<GraphResponse> {
-    const input = validateEntityBody(def, req.body, 'create');
-    const created = await this.deps.profiles.create(tid, {
-      displayName: input.displayName as string,
-      description: (input.description as string | null | undefined) ?? null,
-    });
+    const created = await this.deps.entities.create(def, tid, validateEntityBody(def, req.body, 'create'));
     return json(201, this.entityBody(req.baseUrl, version, def, created), { Location: entityUrl(req.baseUrl, version, def, created.id) });
   }
 
   private async getEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string, options: QueryOptions): Promise<GraphResponse> {
     const select = parseSelect(options, def);
-    const p = await this.found(this.deps.profiles.get(tid, id), id);
-    const context = contextUrl(req.baseUrl, version, def, { entity: true, select });
-    if (select) return json(200, { '@odata.context': context, ...profileJson(p, select) });
-    let cached = this.entityBytes.get(p);
-    if (cached?.context !== context) {
-      cached = { context, bytes: Buffer.from(`{"@odata.context":${JSON.stringify(context)},${profileJsonText(p).slice(1)}`) };
-      if (Object.isFrozen(p)) this.entityBytes.set(p, cached); // a shared profile comes back: keep its bytes
-    }
-    return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: cached.bytes };
+    const r = await this.deps.entities.get(def, tid, id);
+    return json(200, { '@odata.context': contextUrl(req.baseUrl, version, def, { entity: true, select }), ...entityJson(def, r, select) });
   }
 
-  private async deleteEntity(tid: string, id: string): Promise<GraphResponse> {
-    if (!(await this.deps.profiles.delete(tid, id))) throw this.notFound(id);
+  private async deleteEntity(def: EntityDef, tid: string, id: string): Promise<GraphResponse> {
+    await this.deps.entities.delete(def, tid, id);
     return NO_CONTENT;
   }
 
   private async updateEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string): Promise<GraphResponse> {
-    const input = validateEntityBody(def, req.body, 'update');
-    const patch: { displayName?: string; description?: string | null } = {};
-    if ('displayName' in input) patch.displayName = input.displayName as string;
-    if ('description' in input) patch.description = input.description as string | null;
-    const updated = await this.found(this.deps.profiles.update(tid, id, patch), id);
+    const updated = await this.deps.entities.update(def, tid, id, validateEntityBody(def, req.body, 'update'));
     if (/(^|[,;\s])return=minimal($|[,;\s])/i.test(req.headers.prefer ?? '')) {
       return { status: 204, headers: { 'Preference-Applied': 'return=minimal' } };
     }
     return json(200, this.entityBody(req.baseUrl, version, def, updated));
   }
 
-  private async runAction(def: EntityDef, name: string, tid: string, id: string, body: unknown): Promise<GraphResponse> {
-    const action = def.actions.find((a) => a.name === name)!;
-    const params = validateActionBody(action, body);
-    const ok = action.name === 'createToken'
-      ? await this.deps.profiles.createToken(tid, id, params.tokenValidityInSeconds!)
-      : await this.deps.profiles.revokeToken(tid, id);
-    if (!ok) throw this.notFound(id);
-    return NO_CONTENT;
+  private actionOf(def: EntityDef, name: string): ActionDef {
+    return def.actions.find((a) => a.name === name)!;
+  }
+
+  private async runAction(req: GraphRequest, def: EntityDef, name: string, tid: string, id: string, who: Principal): Promise<GraphResponse> {
+    const action = this.actionOf(def, name);
+    const params = validateActionBody(action, req.body);
+    const value = await this.deps.entities.act(def, name, tid, id, params, { tenantId: tid, ...(who.upn ? { upn: who.upn } : {}) });
+    if (!action.returns) return NO_CONTENT;
+    return json(200, { '@odata.context': `${req.baseUrl}/${req.path.split('/')[1]}/$metadata#${action.returns}`, value });
   }
 
   /** A page of the collection: filter, order and keyset paging all run in the store. */
@@ -301,7 +296,7 @@ export class GraphService {
     const skiptoken = options.given.get('skiptoken');
     const after = skiptoken ? this.skipTokens.decode(skiptoken.value, binding, ordering.keys.length) : undefined;
 
-    const rows = limit === 0 ? [] : await this.deps.profiles.list(tid, {
+    const rows = limit === 0 ? [] : await this.deps.entities.list(def, tid, {
       ...(where ? { where } : {}),
       orderBy: ordering.keys,
       ...(after ? { after } : {}),
@@ -309,34 +304,18 @@ export class GraphService {
       ...(skip && !after ? { offset: skip } : {}),
     });
     const body: Record<string, unknown> = { '@odata.context': contextUrl(req.baseUrl, version, def, { entity: false, select }) };
-    if (count) body['@odata.count'] = await this.deps.profiles.count(tid, where);
+    if (count) body['@odata.count'] = await this.deps.entities.count(def, tid, where);
     if (rows.length > limit) {
       rows.length = limit;
       const last = rows[limit - 1]!;
-      const token = this.skipTokens.encode(binding, ordering.properties.map((o) => rawValue(last, o.property)));
+      const token = this.skipTokens.encode(binding, ordering.properties.map((o) => (last[o.property.name] ?? null) as string | number | null));
       body['@odata.nextLink'] = nextLink(req, version, options, token);
     }
-    if (select) {
-      body.value = rows.map((p) => profileJson(p, select));
-      return json(200, body);
-    }
-    // Whole entities: splice in each profile's cached JSON text.
-    const head = JSON.stringify(body);
-    const text = `${head.slice(0, -1)},"value":[${rows.map((p) => profileJsonText(p)).join(',')}]}`;
-    return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: text };
+    body.value = rows.map((r) => entityJson(def, r, select));
+    return json(200, body);
   }
 
-  private entityBody(base: string, version: ApiVersion, def: EntityDef, p: Profile): Record<string, unknown> {
-    return { '@odata.context': contextUrl(base, version, def, { entity: true }), ...profileJson(p) };
-  }
-
-  private async found<T>(p: Promise<T | undefined>, id: string): Promise<T> {
-    const v = await p;
-    if (v === undefined) throw this.notFound(id);
-    return v;
-  }
-
-  private notFound(id: string) {
-    return errors.notFound(`The ${profileDef.typeName} with id '${id}' was not found.`);
+  private entityBody(base: string, version: ApiVersion, def: EntityDef, r: AnyRecord): Record<string, unknown> {
+    return { '@odata.context': contextUrl(base, version, def, { entity: true }), ...entityJson(def, r) };
   }
 }

@@ -1,71 +1,32 @@
-import { qualified, type ActionDef, type EntityDef, type PropertyDef } from '../model/edm.js';
-import { errors } from './errors.js';
-
-/** The client-written values of a create or update body, keyed by canonical property name. */
-export type EntityInput = Record<string, unknown>;
+/**
+ * Request bodies checked against the model: property and parameter names (case-insensitive), then
+ * each value through its codec (src/model/codecs.ts). Returns domain values by canonical name; a
+ * refusal is a Problem (400 ModelValidationFailure) naming the property or parameter.
+ */
+import { decodeParameter, decodeProperty, shown } from '../model/codecs.js';
+import { qualified, type ActionDef, type EntityDef } from '../model/edm.js';
+import { invalid } from '../problem.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function literal(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return s.length > 64 ? `${s.slice(0, 61)}...` : s;
-}
-
 function checkODataType(def: EntityDef, value: unknown): void {
-  const want = qualified(def).toLowerCase();
+  const want = qualified(def.typeName);
   const got = typeof value === 'string' ? value.replace(/^#/, '').toLowerCase() : undefined;
-  if (got !== want) {
-    throw errors.modelValidation(
-      `The value of property '@odata.type' must be '#${qualified(def)}'; got '${literal(value)}'.`,
-    );
-  }
-}
-
-function checkValue(def: EntityDef, p: PropertyDef, value: unknown): void {
-  if (value === null) {
-    if (p.required) throw errors.modelValidation(`The property '${p.name}' cannot be null.`);
-    return;
-  }
-  switch (p.type) {
-    case 'Edm.String': {
-      if (typeof value !== 'string') {
-        throw errors.modelValidation(
-          `Cannot convert the literal '${literal(value)}' to the expected type 'Edm.String' of property '${p.name}'.`,
-        );
-      }
-      if (/\p{Surrogate}/u.test(value)) {
-        throw errors.modelValidation(`The property '${p.name}' contains an unpaired UTF-16 surrogate; send well-formed Unicode text.`);
-      }
-      if (value.includes('\u0000')) {
-        throw errors.modelValidation(`The property '${p.name}' contains a NUL character (U+0000), which is not allowed in text.`);
-      }
-      const len = [...value].length;
-      const min = p.minLength ?? 0;
-      if (len < min || (p.maxLength !== undefined && len > p.maxLength)) {
-        throw errors.modelValidation(
-          `The property '${p.name}' must be ${min > 0 ? `between ${min} and ${p.maxLength}` : `at most ${p.maxLength}`} characters long; got ${len}.`,
-        );
-      }
-      return;
-    }
-    default:
-      // Only string properties are client-written today; a new client-written type needs a rule here.
-      throw new Error(`no validation rule for ${def.typeName}.${p.name} (${p.type})`);
-  }
+  if (got !== want.toLowerCase()) throw invalid(`The value of property '@odata.type' must be '#${want}'; got '${shown(value)}'.`, '@odata.type');
 }
 
 /**
- * Validates a create (`mode: 'create'`) or update body against the entity definition and returns the
- * client-written values. Property names match case-insensitively; server-written properties are
- * ignored; unknown properties, wrong types, bad `@odata.type` and bounds are 400 ModelValidationFailure.
+ * A create (`mode: 'create'`) or update body: server-written properties are ignored (the reference
+ * pages' own samples send them); unknown properties, wrong types, bad `@odata.type`, bounds and (on
+ * create) missing required properties are refused.
  */
-export function validateEntityBody(def: EntityDef, body: unknown, mode: 'create' | 'update'): EntityInput {
-  if (body === undefined) throw errors.modelValidation('A request body is required.');
-  if (!isObject(body)) throw errors.modelValidation(`The request body must be a JSON object representing a ${qualified(def)}.`);
+export function validateEntityBody(def: EntityDef, body: unknown, mode: 'create' | 'update'): Record<string, unknown> {
+  if (body === undefined) throw invalid('A request body is required.');
+  if (!isObject(body)) throw invalid(`The request body must be a JSON object representing a ${qualified(def.typeName)}.`);
   const byName = new Map(def.properties.map((p) => [p.name.toLowerCase(), p]));
-  const out: EntityInput = {};
+  const out: Record<string, unknown> = {};
   const seen = new Set<string>();
   for (const [key, value] of Object.entries(body)) {
     const lower = key.toLowerCase();
@@ -76,56 +37,36 @@ export function validateEntityBody(def: EntityDef, body: unknown, mode: 'create'
     if (key.includes('@')) continue; // instance annotations (e.g. "qrCodeImage@odata.type") carry no data
     const p = byName.get(lower);
     if (!p) {
-      throw errors.modelValidation(
-        `The property '${key}' does not exist on type '${qualified(def)}'. Make sure to only use property names that are defined by the type.`,
+      throw invalid(
+        `The property '${key}' does not exist on type '${qualified(def.typeName)}'. Make sure to only use property names that are defined by the type.`,
+        key,
       );
     }
-    if (seen.has(p.name)) throw errors.modelValidation(`The property '${p.name}' is given more than once.`);
+    if (seen.has(p.name)) throw invalid(`The property '${p.name}' is given more than once.`, p.name);
     seen.add(p.name);
-    if (p.writer === 'server') continue; // server-written: ignored, as the reference pages' samples send them
-    checkValue(def, p, value);
-    out[p.name] = value;
+    if (p.writer === 'server') continue;
+    out[p.name] = decodeProperty(p, value);
   }
   if (mode === 'create') {
-    for (const p of def.properties) {
-      if (p.required && !(p.name in out)) throw errors.modelValidation(`The property '${p.name}' is required.`);
-    }
+    for (const p of def.properties) if (p.required && !(p.name in out)) throw invalid(`The property '${p.name}' is required.`, p.name);
   }
   return out;
 }
 
-function integerRange(p: { min: number; max: number }): string {
-  return `an integer from ${p.min} to ${p.max}`;
-}
-
-/**
- * Validates an action's parameters (names case-insensitive). An empty or absent body is an empty
- * parameter set. Returns the values by canonical parameter name.
- */
-export function validateActionBody(action: ActionDef, body: unknown): Record<string, number> {
-  if (body !== undefined && !isObject(body)) {
-    throw errors.modelValidation(`The request body of action '${action.name}' must be a JSON object.`);
-  }
-  const given = new Map<string, { key: string; value: unknown }>();
+/** An action's parameters (names case-insensitive); an empty or absent body is an empty set. */
+export function validateActionBody(action: ActionDef, body: unknown): Record<string, unknown> {
+  if (body !== undefined && !isObject(body)) throw invalid(`The request body of action '${action.name}' must be a JSON object.`);
+  const given = new Map<string, unknown>();
   for (const [key, value] of Object.entries(body ?? {})) {
     const p = action.parameters.find((x) => x.name.toLowerCase() === key.toLowerCase());
     if (!p) {
       const allowed = action.parameters.length ? `Its parameters are: ${action.parameters.map((x) => x.name).join(', ')}.` : 'It takes no parameters.';
-      throw errors.modelValidation(`'${key}' is not a parameter of action '${action.name}'. ${allowed}`);
+      throw invalid(`'${key}' is not a parameter of action '${action.name}'. ${allowed}`, key);
     }
-    if (given.has(p.name)) throw errors.modelValidation(`The parameter '${p.name}' is given more than once.`);
-    given.set(p.name, { key, value });
+    if (given.has(p.name)) throw invalid(`The parameter '${p.name}' is given more than once.`, p.name);
+    given.set(p.name, value);
   }
-  const out: Record<string, number> = {};
-  for (const p of action.parameters) {
-    const v = given.get(p.name)?.value;
-    if (v === undefined || v === null) {
-      throw errors.modelValidation(`The parameter '${p.name}' is required: give ${integerRange(p)}.`);
-    }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < p.min || v > p.max) {
-      throw errors.modelValidation(`The parameter '${p.name}' must be ${integerRange(p)}; got '${literal(v)}'.`);
-    }
-    out[p.name] = v;
-  }
+  const out: Record<string, unknown> = {};
+  for (const p of action.parameters) out[p.name] = decodeParameter(p, given.get(p.name));
   return out;
 }

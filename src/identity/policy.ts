@@ -1,4 +1,4 @@
-import { errors } from '../graph/errors.js';
+import { Problem } from '../problem.js';
 import { PERSONAL_ACCOUNT_TENANT, READ_ALL, READ_WRITE_ALL, type Principal } from './claims.js';
 
 /** Whether an operation reads or changes state: the seed's permission table distinguishes only these. */
@@ -17,14 +17,14 @@ export interface PolicyOptions {
 /**
  * The seed's permission table: delegated work/school accounts need the scope; personal accounts are
  * not supported; application permissions are not supported unless the server allows app-only.
- * Throws a 403 GraphError that names what is missing.
+ * Throws a 'forbidden' Problem that names what is missing.
  */
 export function authorize(principal: Principal, access: Access, opts: PolicyOptions): void {
   if (principal.kind === 'user' && principal.tenantId === PERSONAL_ACCOUNT_TENANT) {
-    throw errors.forbidden('Personal Microsoft accounts are not supported for this API. Sign in with a work or school account.');
+    throw new Problem('forbidden', 'Personal Microsoft accounts are not supported for this API. Sign in with a work or school account.');
   }
   if (principal.kind === 'app' && !opts.allowAppOnly) {
-    throw errors.forbidden(
+    throw new Problem('forbidden', 
       'Application permissions are not supported for this API. Call it with a delegated (work or school account) token that has ' +
         `${ACCEPTED[access].join(' or ')}.`,
     );
@@ -32,7 +32,7 @@ export function authorize(principal: Principal, access: Access, opts: PolicyOpti
   const held = new Set(principal.permissions.map((p) => p.toLowerCase()));
   if (!ACCEPTED[access].some((p) => held.has(p.toLowerCase()))) {
     const kind = principal.kind === 'app' ? 'roles' : 'scopes';
-    throw errors.forbidden(
+    throw new Problem('forbidden', 
       `Application is not authorized to perform this operation. Application must have one of the following ${kind}: ${ACCEPTED[access].join(', ')}.`,
     );
   }

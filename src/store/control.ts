@@ -1,4 +1,7 @@
-import type { ProfileRecord, TenantRecord } from './store.js';
+import type { AnyRecord } from '../model/edm.js';
+import type { DeviceRecord, TenantRecord } from './store.js';
+
+export type { DeviceRecord } from './store.js';
 
 /**
  * The control plane's storage boundary: throttling counters, the clock's settings, fault rules, the
@@ -32,28 +35,17 @@ export interface FaultRuleRecord {
   hits: number;
 }
 
-export interface DeviceRecord {
-  deviceId: string;
-  tenantId: string;
-  profileId: string;
-  serialNumber: string | null;
-  model: string | null;
-  enrolledUs: number;
-}
-
-/** A profile as exported: the stored record without caches. */
-export type StateProfile = Omit<ProfileRecord, 'qrPng'>;
-
 /** Everything a snapshot holds, in store terms. */
 export interface StateData {
   clock: ClockSettings;
   tenants: TenantRecord[];
-  profiles: StateProfile[];
+  /** Each entity's records by its type name (caches of derived values left out). */
+  entities: Record<string, AnyRecord[]>;
   devices: DeviceRecord[];
   faults: FaultRuleRecord[];
 }
 
-export const EMPTY_STATE: StateData = { clock: SYSTEM_CLOCK, tenants: [], profiles: [], devices: [], faults: [] };
+export const EMPTY_STATE: StateData = { clock: SYSTEM_CLOCK, tenants: [], entities: {}, devices: [], faults: [] };
 
 export interface ControlStore {
   readonly kind: 'sqlite' | 'postgres';
@@ -98,18 +90,17 @@ export interface ControlStore {
   initSetting(name: string, candidate: string): Promise<string>;
   replaceSetting(name: string, expected: string, next: string): Promise<string | undefined>;
 
-  insertDevice(device: DeviceRecord): Promise<void>;
   listDevices(tenantId?: string): Promise<DeviceRecord[]>;
 
   /** All state, read in one transaction. */
   exportState(): Promise<StateData>;
   /**
-   * Replaces all state (profiles, tenants, devices, faults, clock; throttling counters are cleared)
+   * Replaces all state (entities, tenants, devices, faults, clock; throttling counters are cleared)
    * with `data`, in one transaction. With `onlyIfEmpty`, does nothing and returns false when the store
-   * holds any profile or tenant.
+   * holds any entity record or tenant.
    */
   replaceState(data: StateData, opts?: { onlyIfEmpty?: boolean }): Promise<boolean>;
-  /** Replaces one tenant's profiles, tenant row, devices and throttling counters with `data`'s rows of that tenant. */
+  /** Replaces one tenant's records, tenant row, devices and throttling counters with `data`'s rows of that tenant. */
   replaceTenant(tenantId: string, data: StateData): Promise<void>;
 
   close(): Promise<void>;

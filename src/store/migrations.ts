@@ -1,46 +1,76 @@
-import { androidForWorkEnrollmentProfile as profile } from '../model/androidForWorkEnrollmentProfile.js';
-import { createEntityTableSql, type Dialect } from './schema.js';
+import type { Dialect } from '../model/codecs.js';
 
 /**
- * Versioned schema migrations, applied in order at start and recorded in `schema_migrations`.
- * A migration, once released, never changes: add a new one instead.
+ * Versioned schema migrations, applied in order at start and recorded in `schema_migrations`. Each
+ * is literal SQL, frozen when released: a later change to the model never rewrites an old migration
+ * (add a new one; test/unit/schema.test.ts fails while the model and the migrated schema differ).
+ * PostgreSQL text columns of entity tables use the "C" collation: byte order, as SQLite compares
+ * text, so `$orderby` and range filters answer the same on both stores.
  */
 export interface Migration {
   readonly version: number;
   readonly name: string;
-  statements(dialect: Dialect): string[];
+  readonly sql: Readonly<Record<Dialect, readonly string[]>>;
 }
+
+/** The same statements on both dialects. */
+const both = (statements: readonly string[]): Record<Dialect, readonly string[]> => ({ sqlite: statements, postgres: statements });
 
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'profiles, signing keys, tenants',
-    statements: (dialect) => [
-      createEntityTableSql(profile, dialect, ['qr_png TEXT']),
-      `CREATE UNIQUE INDEX ${profile.table}_token ON ${profile.table} (token_value)`,
-      `CREATE INDEX ${profile.table}_order ON ${profile.table} (tenant_id, created_us, id)`,
-      `CREATE TABLE signing_keys (
-  kid TEXT PRIMARY KEY,
-  private_jwk TEXT NOT NULL,
-  public_jwk TEXT NOT NULL,
-  created_us ${dialect === 'postgres' ? 'BIGINT' : 'INTEGER'} NOT NULL
+    sql: {
+      sqlite: [
+        `CREATE TABLE android_for_work_enrollment_profiles (
+  id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  description TEXT,
+  created_us INTEGER NOT NULL,
+  modified_us INTEGER NOT NULL,
+  token_value TEXT,
+  token_expires_us INTEGER NOT NULL,
+  enrolled_device_count INTEGER NOT NULL,
+  qr_png TEXT,
+  PRIMARY KEY (tenant_id, id)
 )`,
-      `CREATE TABLE tenants (
-  tenant_id TEXT PRIMARY KEY,
-  licensed ${dialect === 'postgres' ? 'BOOLEAN' : 'INTEGER'} NOT NULL
+        'CREATE UNIQUE INDEX android_for_work_enrollment_profiles_token ON android_for_work_enrollment_profiles (token_value)',
+        'CREATE INDEX android_for_work_enrollment_profiles_order ON android_for_work_enrollment_profiles (tenant_id, created_us, id)',
+        'CREATE TABLE signing_keys (\n  kid TEXT PRIMARY KEY,\n  private_jwk TEXT NOT NULL,\n  public_jwk TEXT NOT NULL,\n  created_us INTEGER NOT NULL\n)',
+        'CREATE TABLE tenants (\n  tenant_id TEXT PRIMARY KEY,\n  licensed INTEGER NOT NULL\n)',
+      ],
+      postgres: [
+        `CREATE TABLE android_for_work_enrollment_profiles (
+  id TEXT COLLATE "C" NOT NULL,
+  tenant_id TEXT COLLATE "C" NOT NULL,
+  display_name TEXT COLLATE "C" NOT NULL,
+  description TEXT COLLATE "C",
+  created_us BIGINT NOT NULL,
+  modified_us BIGINT NOT NULL,
+  token_value TEXT COLLATE "C",
+  token_expires_us BIGINT NOT NULL,
+  enrolled_device_count INTEGER NOT NULL,
+  qr_png TEXT,
+  PRIMARY KEY (tenant_id, id)
 )`,
-    ],
+        'CREATE UNIQUE INDEX android_for_work_enrollment_profiles_token ON android_for_work_enrollment_profiles (token_value)',
+        'CREATE INDEX android_for_work_enrollment_profiles_order ON android_for_work_enrollment_profiles (tenant_id, created_us, id)',
+        'CREATE TABLE signing_keys (\n  kid TEXT PRIMARY KEY,\n  private_jwk TEXT NOT NULL,\n  public_jwk TEXT NOT NULL,\n  created_us BIGINT NOT NULL\n)',
+        'CREATE TABLE tenants (\n  tenant_id TEXT PRIMARY KEY,\n  licensed BOOLEAN NOT NULL\n)',
+      ],
+    },
   },
   {
     version: 2,
     name: 'index for displayName filters and order',
-    statements: () => [`CREATE INDEX ${profile.table}_name ON ${profile.table} (tenant_id, display_name, id)`],
+    sql: both(['CREATE INDEX android_for_work_enrollment_profiles_name ON android_for_work_enrollment_profiles (tenant_id, display_name, id)']),
   },
   {
     version: 3,
     name: 'control plane: throttling counters, clock, fault rules, settings, enrolled devices',
-    // The same SQL on both dialects: BIGINT has INTEGER affinity in SQLite.
-    statements: () => [
+    // BIGINT has INTEGER affinity in SQLite.
+    sql: both([
       'CREATE TABLE throttle_counters (bucket TEXT PRIMARY KEY, window_start BIGINT NOT NULL, n BIGINT NOT NULL)',
       'CREATE TABLE clock_settings (id INTEGER PRIMARY KEY, frozen_us BIGINT, offset_us BIGINT NOT NULL)',
       'INSERT INTO clock_settings (id, frozen_us, offset_us) VALUES (1, NULL, 0)',
@@ -55,17 +85,16 @@ export const MIGRATIONS: readonly Migration[] = [
   enrolled_us BIGINT NOT NULL
 )`,
       'CREATE INDEX enrolled_devices_profile ON enrolled_devices (tenant_id, profile_id)',
-    ],
+    ]),
   },
   {
     version: 4,
     name: 'PostgreSQL: notify tenant changes (instances cache licence state)',
-    // Only the PostgreSQL store caches tenants (postgres-tenants.ts); the SQLite store reads the table.
-    statements: (dialect) =>
-      dialect !== 'postgres'
-        ? []
-        : [
-            `CREATE FUNCTION enrollgraph_tenant_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    // Only the PostgreSQL store caches tenants (postgres-tenants.ts).
+    sql: {
+      sqlite: [],
+      postgres: [
+        `CREATE FUNCTION enrollgraph_tenant_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     PERFORM pg_notify('enrollgraph_tenants', '*');
@@ -80,20 +109,36 @@ BEGIN
   RETURN NULL;
 END
 $$`,
-            'CREATE TRIGGER tenants_changed AFTER INSERT OR UPDATE OR DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION enrollgraph_tenant_changed()',
-            'CREATE TRIGGER tenants_truncated AFTER TRUNCATE ON tenants FOR EACH STATEMENT EXECUTE FUNCTION enrollgraph_tenant_changed()',
-          ],
+        'CREATE TRIGGER tenants_changed AFTER INSERT OR UPDATE OR DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION enrollgraph_tenant_changed()',
+        'CREATE TRIGGER tenants_truncated AFTER TRUNCATE ON tenants FOR EACH STATEMENT EXECUTE FUNCTION enrollgraph_tenant_changed()',
+      ],
+    },
   },
   {
     version: 5,
     name: 'displayName index carries createdDateTime (filtered pages sort without reading rows)',
-    // A filtered page in the default order sorts the matching index entries by (created, id); with
-    // created_us in the index that sort reads no table rows, and only the page's rows are fetched
-    // (see compileSelect). The order of the first columns is unchanged, so $orderby=displayName too.
-    statements: () => [
-      `DROP INDEX ${profile.table}_name`,
-      `CREATE INDEX ${profile.table}_name ON ${profile.table} (tenant_id, display_name, id, created_us)`,
-    ],
+    sql: both([
+      'DROP INDEX android_for_work_enrollment_profiles_name',
+      'CREATE INDEX android_for_work_enrollment_profiles_name ON android_for_work_enrollment_profiles (tenant_id, display_name, id, created_us)',
+    ]),
+  },
+  {
+    version: 6,
+    name: 'token registry across every kind of profile; devices name the type of their profile',
+    // A token value is unique across every entity that carries tokens (its primary key), and the
+    // enrollment endpoint finds its holder in one lookup. A profile holds at most one token.
+    sql: both([
+      `CREATE TABLE enrollment_tokens (
+  token_value TEXT PRIMARY KEY,
+  entity TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  profile_id TEXT NOT NULL,
+  UNIQUE (entity, tenant_id, profile_id)
+)`,
+      `INSERT INTO enrollment_tokens (token_value, entity, tenant_id, profile_id)
+  SELECT token_value, 'androidForWorkEnrollmentProfile', tenant_id, id FROM android_for_work_enrollment_profiles WHERE token_value IS NOT NULL`,
+      "ALTER TABLE enrolled_devices ADD COLUMN profile_type TEXT NOT NULL DEFAULT 'androidForWorkEnrollmentProfile'",
+    ]),
   },
 ];
 

@@ -1,11 +1,13 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
+import { withRole } from '../model/edm.js';
 import {
   tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord, type StateData,
   type ThrottleBucket,
 } from './control.js';
 import { StoreUnavailableError } from './errors.js';
+import { entityTables, withoutCaches, type EntityTable, type Row } from './sql.js';
+import { ENTITIES } from '../model/registry.js';
 
 /**
  * The control plane on PostgreSQL: the same tables as the SQLite control store (migration 3, run by
@@ -15,7 +17,6 @@ import { StoreUnavailableError } from './errors.js';
  * together with a seed apply it once.
  */
 
-const T = profileDef.table;
 const ADMIN_KEY = 'admin_key';
 const LOCK_NAMESPACE = 0x45470001; // shared with postgres.ts
 const LOCK_REPLACE_STATE = 3;
@@ -26,9 +27,12 @@ const TYPES = {
     oid === INT8_OID && format !== 'binary' ? (s: string) => Number(s) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-const PROFILE_COLUMNS = 'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count';
+const ARRAY_TYPES = { text: 'text[]', int: 'int[]', bigint: 'bigint[]', bool: 'boolean[]' } as const;
 
-export async function openPostgresControlStore(opts: { url: string; timeoutMs?: number }): Promise<PostgresControlStore> {
+export async function openPostgresControlStore(
+  opts: { url: string; timeoutMs?: number },
+  tables: ReadonlyMap<string, EntityTable> = entityTables(ENTITIES, 'postgres'),
+): Promise<PostgresControlStore> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const pool = new pg.Pool({
     connectionString: opts.url,
@@ -44,7 +48,7 @@ export async function openPostgresControlStore(opts: { url: string; timeoutMs?: 
     types: TYPES,
   });
   pool.on('error', () => undefined);
-  return new PostgresControlStore(pool);
+  return new PostgresControlStore(pool, tables);
 }
 
 function unavailable(err: unknown): unknown {
@@ -63,7 +67,7 @@ export class PostgresControlStore implements ControlStore {
   readonly kind = 'postgres' as const;
   private closed = false;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool, private readonly tables: ReadonlyMap<string, EntityTable>) {}
 
   private async q(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
     try {
@@ -202,13 +206,6 @@ export class PostgresControlStore implements ControlStore {
     return this.getSetting(name);
   }
 
-  async insertDevice(d: DeviceRecord): Promise<void> {
-    await this.q(
-      'INSERT INTO enrolled_devices (device_id, tenant_id, profile_id, serial_number, model, enrolled_us) VALUES ($1, $2, $3, $4, $5, $6)',
-      [d.deviceId, d.tenantId, d.profileId, d.serialNumber, d.model, d.enrolledUs],
-    );
-  }
-
   async listDevices(tenantId?: string): Promise<DeviceRecord[]> {
     const r = tenantId === undefined
       ? await this.q('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id')
@@ -222,13 +219,13 @@ export class PostgresControlStore implements ControlStore {
       const tenants = (await q('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id COLLATE "C"')).rows.map((r) => ({
         tenantId: r.tenant_id as string, licensed: r.licensed as boolean,
       }));
-      const profiles = (await q(`SELECT ${PROFILE_COLUMNS} FROM ${T} ORDER BY tenant_id, created_us, id`)).rows.map((r) => ({
-        tenantId: r.tenant_id, id: r.id, displayName: r.display_name, description: r.description, createdUs: r.created_us,
-        modifiedUs: r.modified_us, tokenValue: r.token_value, tokenExpiresUs: r.token_expires_us, enrolledDeviceCount: r.enrolled_device_count,
-      }));
+      const entities: StateData['entities'] = {};
+      for (const t of this.tables.values()) {
+        entities[t.def.typeName] = (await q(`SELECT ${t.columnList} FROM ${t.name} ${t.exportOrder}`)).rows.map((r) => withoutCaches(t, t.record(r as Row)));
+      }
       const devices = (await q('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id COLLATE "C"')).rows.map(toDevice);
       const faults = (await q('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id')).rows.map(toFault);
-      return { clock: clock ? { frozenUs: clock.frozen_us, offsetUs: clock.offset_us } : { frozenUs: null, offsetUs: 0 }, tenants, profiles, devices, faults };
+      return { clock: clock ? { frozenUs: clock.frozen_us, offsetUs: clock.offset_us } : { frozenUs: null, offsetUs: 0 }, tenants, entities, devices, faults };
     }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
@@ -236,16 +233,18 @@ export class PostgresControlStore implements ControlStore {
     return this.tx(async (q) => {
       await q('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCK_REPLACE_STATE]);
       if (opts.onlyIfEmpty) {
-        const used = (await q(`SELECT EXISTS (SELECT 1 FROM ${T}) OR EXISTS (SELECT 1 FROM tenants) AS used`)).rows[0].used as boolean;
+        const any = [...this.tables.values()].map((t) => `EXISTS (SELECT 1 FROM ${t.name})`).join(' OR ');
+        const used = (await q(`SELECT ${any} OR EXISTS (SELECT 1 FROM tenants) AS used`)).rows[0].used as boolean;
         if (used) return false;
       }
-      await q(`DELETE FROM ${T}`);
+      for (const t of this.tables.values()) await q(`DELETE FROM ${t.name}`);
+      await q('DELETE FROM enrollment_tokens');
       await q('DELETE FROM tenants');
       await q('DELETE FROM enrolled_devices');
       await q('DELETE FROM fault_rules');
       await q('DELETE FROM throttle_counters');
       await q('UPDATE clock_settings SET frozen_us = $1, offset_us = $2 WHERE id = 1', [data.clock.frozenUs, data.clock.offsetUs]);
-      await insertRows(q, data);
+      await this.insertRows(q, data);
       if (data.faults.length > 0) {
         await q('INSERT INTO fault_rules (id, seq, spec, hits) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])', [
           data.faults.map((f) => f.id), data.faults.map((f) => f.position), data.faults.map((f) => f.spec), data.faults.map((f) => f.hits),
@@ -259,14 +258,15 @@ export class PostgresControlStore implements ControlStore {
     const prefix = tenantBucketPrefix(tenantId);
     await this.tx(async (q) => {
       await q('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCK_REPLACE_STATE]);
-      await q(`DELETE FROM ${T} WHERE tenant_id = $1`, [tenantId]);
+      for (const t of this.tables.values()) await q(`DELETE FROM ${t.name} WHERE tenant_id = $1`, [tenantId]);
+      await q('DELETE FROM enrollment_tokens WHERE tenant_id = $1', [tenantId]);
       await q('DELETE FROM tenants WHERE tenant_id = $1', [tenantId]);
       await q('DELETE FROM enrolled_devices WHERE tenant_id = $1', [tenantId]);
       await q('DELETE FROM throttle_counters WHERE substr(bucket, 1, $1::int) = $2', [prefix.length, prefix]);
-      await insertRows(q, {
+      await this.insertRows(q, {
         ...data,
         tenants: data.tenants.filter((t) => t.tenantId === tenantId),
-        profiles: data.profiles.filter((p) => p.tenantId === tenantId),
+        entities: Object.fromEntries(Object.entries(data.entities).map(([type, records]) => [type, records.filter((r) => r.tenantId === tenantId)])),
         devices: data.devices.filter((d) => d.tenantId === tenantId),
       });
     });
@@ -277,32 +277,39 @@ export class PostgresControlStore implements ControlStore {
     this.closed = true;
     await this.pool.end();
   }
-}
 
-async function insertRows(q: Q, data: Pick<StateData, 'tenants' | 'profiles' | 'devices'>): Promise<void> {
-  if (data.tenants.length > 0) {
-    await q('INSERT INTO tenants (tenant_id, licensed) SELECT * FROM unnest($1::text[], $2::boolean[])', [
-      data.tenants.map((t) => t.tenantId), data.tenants.map((t) => t.licensed),
-    ]);
-  }
-  const p = data.profiles;
-  if (p.length > 0) {
-    await q(
-      `INSERT INTO ${T} (${PROFILE_COLUMNS}, qr_png)
-       SELECT *, NULL FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::int[])`,
-      [
-        p.map((x) => x.tenantId), p.map((x) => x.id), p.map((x) => x.displayName), p.map((x) => x.description), p.map((x) => x.createdUs),
-        p.map((x) => x.modifiedUs), p.map((x) => x.tokenValue), p.map((x) => x.tokenExpiresUs), p.map((x) => x.enrolledDeviceCount),
-      ],
-    );
-  }
-  const d = data.devices;
-  if (d.length > 0) {
-    await q(
-      `INSERT INTO enrolled_devices (device_id, tenant_id, profile_id, serial_number, model, enrolled_us)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])`,
-      [d.map((x) => x.deviceId), d.map((x) => x.tenantId), d.map((x) => x.profileId), d.map((x) => x.serialNumber), d.map((x) => x.model), d.map((x) => x.enrolledUs)],
-    );
+  /** Rows of every kind, each kind in one statement (unnest of one array per column). */
+  private async insertRows(q: Q, data: Pick<StateData, 'tenants' | 'entities' | 'devices'>): Promise<void> {
+    if (data.tenants.length > 0) {
+      await q('INSERT INTO tenants (tenant_id, licensed) SELECT * FROM unnest($1::text[], $2::boolean[])', [
+        data.tenants.map((t) => t.tenantId), data.tenants.map((t) => t.licensed),
+      ]);
+    }
+    for (const t of this.tables.values()) {
+      const records = data.entities[t.def.typeName] ?? [];
+      if (records.length === 0) continue;
+      const rows = records.map((r) => t.insertParams(r));
+      await q(
+        `INSERT INTO ${t.name} (${t.columnList}) SELECT * FROM unnest(${t.columns.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.sql]}`).join(', ')})`,
+        t.columns.map((_, i) => rows.map((row) => row[i])),
+      );
+      const token = withRole(t.def, 'token');
+      const held = token ? records.filter((r) => typeof r[token.name] === 'string') : [];
+      if (held.length > 0) {
+        await q('INSERT INTO enrollment_tokens (entity, tenant_id, profile_id, token_value) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])', [
+          t.def.typeName, held.map((r) => r.tenantId), held.map((r) => r.id), held.map((r) => r[token!.name]),
+        ]);
+      }
+    }
+    const d = data.devices;
+    if (d.length > 0) {
+      await q(
+        `INSERT INTO enrolled_devices (device_id, tenant_id, profile_type, profile_id, serial_number, model, enrolled_us)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])`,
+        [d.map((x) => x.deviceId), d.map((x) => x.tenantId), d.map((x) => x.profileType), d.map((x) => x.profileId), d.map((x) => x.serialNumber),
+          d.map((x) => x.model), d.map((x) => x.enrolledUs)],
+      );
+    }
   }
 }
 
@@ -312,7 +319,7 @@ function toFault(r: Record<string, unknown>): FaultRuleRecord {
 
 function toDevice(r: Record<string, unknown>): DeviceRecord {
   return {
-    deviceId: r.device_id as string, tenantId: r.tenant_id as string, profileId: r.profile_id as string,
+    deviceId: r.device_id as string, tenantId: r.tenant_id as string, profileType: r.profile_type as string, profileId: r.profile_id as string,
     serialNumber: r.serial_number as string | null, model: r.model as string | null, enrolledUs: r.enrolled_us as number,
   };
 }

@@ -1,15 +1,15 @@
 import pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
+import type { AnyRecord, EntityDef } from '../model/edm.js';
+import { entityByType, ENTITIES } from '../model/registry.js';
+import { Problem } from '../problem.js';
+import type { ControlStore } from './control.js';
 import { StoreUnavailableError } from './errors.js';
-import { PerTurn } from './per-turn.js';
 import { TenantCache } from './postgres-tenants.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
-import { PROFILE_COLUMNS, toRecord, type ProfileRow } from './rows.js';
-import type {
-  EnrollmentResult, NewProfile, ProfilePatch, ProfileRecord, SetTokenResult, SigningKeyRecord, Store, TenantRecord,
-} from './store.js';
+import { DEVICE_COLUMNS, entityTables, REGISTRY_SQL, type EntityTable, type Row } from './sql.js';
+import type { Change, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
 
 /**
  * The PostgreSQL store: the same tables, migrations and behaviour as the SQLite store, shared by any
@@ -58,28 +58,11 @@ const LOCK_NAMESPACE = 0x45470001; // 'EG' 0001
 const LOCK_MIGRATE = 1;
 const LOCK_FIRST_KEY = 2;
 
-const t = profileDef.table;
-/** The fixed statements, prepared once per connection under their names. */
+const pgPh = (n: number) => `$${n}`;
+/** The fixed statements not tied to an entity table. */
 const SQL = {
   version: 'SELECT MAX(version) AS v FROM schema_migrations',
-  get: `SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE tenant_id = $1 AND id = $2`,
-  getMany: `SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-  insert: `INSERT INTO ${t} (tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count, qr_png)
-    VALUES ($1, $2, $3, $4, $5, $5, NULL, $6, 0, NULL) RETURNING ${PROFILE_COLUMNS}`,
-  update: `UPDATE ${t} SET display_name = COALESCE($3::text, display_name),
-      description = CASE WHEN $4::boolean THEN $5::text ELSE description END,
-      modified_us = $6
-    WHERE tenant_id = $1 AND id = $2 RETURNING ${PROFILE_COLUMNS}`,
-  delete: `DELETE FROM ${t} WHERE tenant_id = $1 AND id = $2`,
-  setToken: `UPDATE ${t} SET token_value = $3, token_expires_us = $4, modified_us = $5, qr_png = NULL WHERE tenant_id = $1 AND id = $2`,
-  setTokens: `UPDATE ${t} AS p SET token_value = v.token, token_expires_us = v.expires, modified_us = v.now, qr_png = NULL
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS v(tenant_id, id, token, expires, now)
-    WHERE p.tenant_id = v.tenant_id AND p.id = v.id RETURNING p.tenant_id, p.id`,
-  revoke: `UPDATE ${t} SET token_value = NULL, token_expires_us = $3, modified_us = $3, qr_png = NULL WHERE tenant_id = $1 AND id = $2`,
-  saveQr: `UPDATE ${t} SET qr_png = $4 WHERE tenant_id = $1 AND id = $2 AND token_value = $3`,
-  byToken: `SELECT ${PROFILE_COLUMNS} FROM ${t} WHERE token_value = $1`,
-  enroll: `UPDATE ${t} SET enrolled_device_count = enrolled_device_count + 1 WHERE token_value = $1 AND token_expires_us > $2
-    RETURNING tenant_id, id, enrolled_device_count`,
+  findToken: REGISTRY_SQL.find(pgPh),
   keys: 'SELECT kid, private_jwk, public_jwk, created_us FROM signing_keys ORDER BY created_us, kid',
   insertKey: 'INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_us) VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING',
   insertFirstKey: `INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_us)
@@ -176,7 +159,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Postgres
   // An idle connection that fails (the server restarted, the network dropped) is removed by the pool;
   // without a listener the 'error' event would end the process.
   pool.on('error', () => undefined);
-  const store = new PostgresStore(pool, timeoutMs, new TenantCache({ ...connection, application_name: 'enrollgraph-listen' }));
+  const store = new PostgresStore(pool, timeoutMs, new TenantCache({ ...connection, application_name: 'enrollgraph-listen' }), opts.url);
   try {
     await store.migrate();
   } catch (err) {
@@ -186,41 +169,23 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Postgres
   return store;
 }
 
-/** The socket under a pg client (pg keeps it at `client.connection.stream`), when it is there. */
-function socketOf(client: PoolClient): { cork(): void; uncork(): void } | undefined {
-  const stream = (client as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } }).connection?.stream;
-  return stream && typeof stream.cork === 'function' && typeof stream.uncork === 'function' ? (stream as { cork(): void; uncork(): void }) : undefined;
-}
-
-/** A getProfile call waiting for the next batch. */
-interface ProfileRead {
-  tenantId: string;
-  id: string;
-  resolve(r: ProfileRecord | undefined): void;
-  reject(e: unknown): void;
-}
-
-/** A setToken call waiting for the next batch. */
-interface TokenWrite {
-  tenantId: string;
-  id: string;
-  tokenValue: string;
-  expiresUs: number;
-  nowUs: number;
-  resolve(r: SetTokenResult): void;
-  reject(e: unknown): void;
+/** Text PostgreSQL cannot store: a value with a NUL can match nothing stored, and the protocol refuses it first. */
+function checkParams(values: readonly unknown[]): void {
+  for (const v of values) {
+    if (typeof v === 'string' && v.includes('\u0000')) throw new Problem('unstorable', 'A text value contains a NUL character (U+0000), which is not allowed.');
+  }
 }
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
-  private readonly reads = new PerTurn<ProfileRead>((batch) => this.readProfiles(batch));
-  private readonly tokenWrites = new PerTurn<TokenWrite>((batch) => this.writeTokens(batch));
+  private readonly tables = entityTables(ENTITIES, 'postgres');
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly timeoutMs: number,
     private readonly tenants: TenantCache,
+    private readonly url: string,
   ) {}
 
   /**
@@ -239,7 +204,7 @@ export class PostgresStore implements Store {
         for (const m of MIGRATIONS) {
           if (m.version <= current) continue;
           await transaction(c, async () => {
-            for (const sql of m.statements('postgres')) await c.query(sql);
+            for (const sql of m.sql.postgres) await c.query(sql);
             await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
           });
         }
@@ -273,19 +238,9 @@ export class PostgresStore implements Store {
       broken ??= err;
     };
     client.on('error', onError);
-    const stream = socketOf(client);
     const conn: Connection = {
-      query: <R extends QueryResultRow>(text: string, values: unknown[] = [], name?: string) => {
-        // pg writes a statement's protocol messages (Bind, Describe, Execute, Sync) one socket write
-        // each, on a no-delay socket: four packets, and the database wakes up for each. Corked, they
-        // leave as one write.
-        stream?.cork();
-        try {
-          return client.query<R>({ text, values, ...(name === undefined ? {} : { name }), query_timeout: Math.max(1, deadline - Date.now()) } as pg.QueryConfig);
-        } finally {
-          stream?.uncork();
-        }
-      },
+      query: <R extends QueryResultRow>(text: string, values: unknown[] = [], name?: string) =>
+        client.query<R>({ text, values, ...(name === undefined ? {} : { name }), query_timeout: Math.max(1, deadline - Date.now()) } as pg.QueryConfig),
       broken: () => broken !== undefined,
     };
     try {
@@ -318,7 +273,8 @@ export class PostgresStore implements Store {
   }
 
   /** One statement on a pooled connection; the fixed ones by name, so each connection prepares them once. */
-  private async run<R extends QueryResultRow>(name: Named | undefined, text: string, values: unknown[]): Promise<QueryResult<R>> {
+  private async run<R extends QueryResultRow>(name: string | undefined, text: string, values: unknown[]): Promise<QueryResult<R>> {
+    checkParams(values);
     return this.withConnection(name ?? 'query', this.timeoutMs + 250, (c) => c.query<R>(text, values, name && `eg_${name}`));
   }
 
@@ -339,117 +295,89 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 
-  async listProfiles(query: RowQuery): Promise<ProfileRecord[]> {
-    const { sql, params } = compileSelect('postgres', t, PROFILE_COLUMNS, 'tenant_id', query);
-    return (await this.run<ProfileRow>(undefined, sql, params)).rows.map(toRecord);
+  async openControlStore(): Promise<ControlStore> {
+    // A small pool of its own, so control traffic (throttling counters) never waits behind Graph calls.
+    const { openPostgresControlStore } = await import('./postgres-control.js');
+    return openPostgresControlStore({ url: this.url, timeoutMs: this.timeoutMs }, this.tables);
   }
 
-  async countProfiles(tenantId: string, where?: Condition): Promise<number> {
-    const { sql, params } = compileCount('postgres', t, 'tenant_id', tenantId, where);
+  private table(def: EntityDef): EntityTable {
+    return this.tables.get(def.typeName)!;
+  }
+
+  async list(def: EntityDef, query: RowQuery): Promise<AnyRecord[]> {
+    const t = this.table(def);
+    const { sql, params } = compileSelect('postgres', t.name, t.columnList, 'tenant_id', query);
+    return (await this.run<Row>(undefined, sql, params)).rows.map((r) => t.record(r));
+  }
+
+  async count(def: EntityDef, tenantId: string, where?: Condition): Promise<number> {
+    const { sql, params } = compileCount('postgres', def.table, 'tenant_id', tenantId, where);
     return (await this.run<{ n: number }>(undefined, sql, params)).rows[0]!.n;
   }
 
-  /**
-   * Reads of single profiles asked for in the same turn of the event loop go to the database as one
-   * statement, sent after that turn (so after every request that joined it had arrived: each still
-   * sees every commit made before it). Under concurrent load that is one round trip, and one wake-up
-   * of a database backend, for many GETs instead of one each; alone, a read waits one loop turn.
-   */
-  getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined> {
-    return new Promise((resolve, reject) => this.reads.add({ tenantId, id, resolve, reject }));
+  async get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord | undefined> {
+    const t = this.table(def);
+    const row = (await this.run<Row>(`get_${def.typeName}`, t.sql.get, [tenantId, id])).rows[0];
+    return row && t.record(row);
   }
 
-  private async readProfiles(batch: readonly ProfileRead[]): Promise<void> {
-    const keys = new Map(batch.map((r) => [`${r.tenantId}/${r.id}`, r])); // one lookup per profile asked for
-    const distinct = [...keys.values()];
-    try {
-      const rows = distinct.length === 1
-        ? (await this.named<ProfileRow>('get', [distinct[0]!.tenantId, distinct[0]!.id])).rows
-        : (await this.named<ProfileRow>('getMany', [distinct.map((e) => e.tenantId), distinct.map((e) => e.id)])).rows;
-      const found = new Map(rows.map((r) => [`${r.tenant_id}/${r.id}`, r]));
-      for (const r of batch) {
-        const row = found.get(`${r.tenantId}/${r.id}`);
-        r.resolve(row && toRecord(row));
-      }
-    } catch (err) {
-      for (const r of batch) r.reject(err);
-    }
-  }
-
-  async insertProfile(p: NewProfile): Promise<ProfileRecord> {
-    return toRecord((await this.named<ProfileRow>('insert', [p.tenantId, p.id, p.displayName, p.description, p.nowUs, p.tokenExpiresUs])).rows[0]!);
-  }
-
-  async updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined> {
-    const row = (
-      await this.named<ProfileRow>('update', [
-        tenantId, id, patch.displayName ?? null, patch.description !== undefined, patch.description ?? null, nowUs,
-      ])
-    ).rows[0];
-    return row && toRecord(row);
-  }
-
-  async deleteProfile(tenantId: string, id: string): Promise<boolean> {
-    return ((await this.named('delete', [tenantId, id])).rowCount ?? 0) > 0;
+  async insert(def: EntityDef, record: AnyRecord): Promise<AnyRecord> {
+    const t = this.table(def);
+    return t.record((await this.run<Row>(`insert_${def.typeName}`, t.sql.insert, t.insertParams(record))).rows[0]!);
   }
 
   /**
-   * createToken's write. Calls of the same turn of the event loop go out as one UPDATE (one round
-   * trip, one statement for the database) sent after that turn. Where several of them name the same
-   * profile, the last one's token is stored and the earlier ones' tokens are replaced in the same
-   * instant — as if each had run just before the next, with nothing read in between — so each call
-   * still gets 'ok'. A token value another profile holds fails the whole statement; then each call
-   * runs on its own, in order, and only the colliding one gets 'duplicate'.
+   * One statement, so it is atomic without a transaction: the UPDATE, and with a token the registry
+   * row in a data-modifying CTE (made the record's token, or deleted), only when the record exists.
    */
-  setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult> {
-    return new Promise((resolve, reject) => this.tokenWrites.add({ tenantId, id, tokenValue, expiresUs, nowUs, resolve, reject }));
-  }
-
-  private async writeTokens(batch: readonly TokenWrite[]): Promise<void> {
-    if (batch.length === 1) return this.writeTokensOneByOne(batch);
-    const last = new Map<string, TokenWrite>();
-    for (const w of batch) last.set(`${w.tenantId}/${w.id}`, w);
-    const ws = [...last.values()];
+  async update(def: EntityDef, tenantId: string, id: string, change: Change, onlyIf?: Record<string, unknown>): Promise<UpdateResult> {
+    const t = this.table(def);
+    const { sql, params } = t.update(tenantId, id, change.set, onlyIf);
+    let text = sql;
+    if (change.token !== undefined) {
+      const n = params.length;
+      params.push(def.typeName);
+      const registry = change.token === null
+        ? `DELETE FROM enrollment_tokens WHERE entity = $${n + 1} AND (tenant_id, profile_id) IN (SELECT tenant_id, id FROM p)`
+        : `INSERT INTO enrollment_tokens (entity, tenant_id, profile_id, token_value) SELECT $${n + 1}, tenant_id, id, $${n + 2} FROM p
+           ON CONFLICT (entity, tenant_id, profile_id) DO UPDATE SET token_value = excluded.token_value`;
+      if (change.token !== null) params.push(change.token);
+      text = `WITH p AS (${sql}), r AS (${registry}) SELECT * FROM p`;
+    }
     try {
-      const rows = (await this.named<{ tenant_id: string; id: string }>('setTokens', [
-        ws.map((w) => w.tenantId), ws.map((w) => w.id), ws.map((w) => w.tokenValue), ws.map((w) => w.expiresUs), ws.map((w) => w.nowUs),
-      ])).rows;
-      const updated = new Set(rows.map((r) => `${r.tenant_id}/${r.id}`));
-      for (const w of batch) w.resolve(updated.has(`${w.tenantId}/${w.id}`) ? 'ok' : 'not-found');
+      const row = (await this.run<Row>(undefined, text, params)).rows[0];
+      return row ? { ok: true, record: t.record(row) } : { ok: false, reason: 'not-found' };
     } catch (err) {
-      if (sqlState(err) === '23505') return this.writeTokensOneByOne(batch);
-      for (const w of batch) w.reject(err);
+      if (change.token && sqlState(err) === '23505') return { ok: false, reason: 'duplicate-token' };
+      throw err;
     }
   }
 
-  private async writeTokensOneByOne(batch: readonly TokenWrite[]): Promise<void> {
-    for (const w of batch) {
-      try {
-        const n = (await this.named('setToken', [w.tenantId, w.id, w.tokenValue, w.expiresUs, w.nowUs])).rowCount ?? 0;
-        w.resolve(n > 0 ? 'ok' : 'not-found');
-      } catch (err) {
-        if (sqlState(err) === '23505') w.resolve('duplicate');
-        else w.reject(err);
-      }
-    }
+  async delete(def: EntityDef, tenantId: string, id: string): Promise<boolean> {
+    const t = this.table(def);
+    const sql = `WITH r AS (DELETE FROM enrollment_tokens WHERE entity = $3 AND tenant_id = $1 AND profile_id = $2) ${t.sql.delete}`;
+    return ((await this.run(`delete_${def.typeName}`, sql, [tenantId, id, def.typeName])).rowCount ?? 0) > 0;
   }
 
-  async revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean> {
-    return ((await this.named('revoke', [tenantId, id, nowUs])).rowCount ?? 0) > 0;
+  async findToken(tokenValue: string): Promise<TokenHolder | undefined> {
+    const row = (await this.named<{ entity: string; tenant_id: string; profile_id: string }>('findToken', [tokenValue])).rows[0];
+    const def = row && entityByType(row.entity);
+    return def && { def, tenantId: row.tenant_id, id: row.profile_id };
   }
 
-  async saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void> {
-    await this.named('saveQr', [tenantId, id, tokenValue, pngBase64]);
-  }
-
-  async findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined> {
-    const row = (await this.named<ProfileRow>('byToken', [tokenValue])).rows[0];
-    return row && toRecord(row);
-  }
-
-  async enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined> {
-    const row = (await this.named<{ tenant_id: string; id: string; enrolled_device_count: number }>('enroll', [tokenValue, nowUs])).rows[0];
-    return row && { tenantId: row.tenant_id, profileId: row.id, enrolledDeviceCount: row.enrolled_device_count };
+  /** The holder's counters and the device row in one statement: both or neither. */
+  async enroll(tokenValue: string, nowUs: number, device: Omit<DeviceRecord, 'tenantId' | 'profileType' | 'profileId'>) {
+    const holder = await this.findToken(tokenValue);
+    if (!holder) return undefined;
+    const t = this.table(holder.def);
+    const sql = `WITH p AS (${t.enrollSql()}),
+      d AS (INSERT INTO enrolled_devices (${DEVICE_COLUMNS}) SELECT $5, tenant_id, $6, id, $7, $8, $9 FROM p)
+      SELECT * FROM p`;
+    const row = (await this.run<Row>(`enroll_${holder.def.typeName}`, sql, [
+      holder.tenantId, holder.id, tokenValue, nowUs, device.deviceId, holder.def.typeName, device.serialNumber, device.model, device.enrolledUs,
+    ])).rows[0];
+    return row && { holder, record: t.record(row) };
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {

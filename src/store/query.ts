@@ -3,7 +3,7 @@
  * Values only ever travel as parameters; identifiers come from the model's column definitions.
  */
 import type { ColumnDef } from '../model/edm.js';
-import type { Dialect } from './schema.js';
+import type { Dialect } from '../model/codecs.js';
 
 export type Value = string | number | null;
 export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';

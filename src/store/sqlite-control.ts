@@ -1,18 +1,18 @@
 import type Database from 'better-sqlite3';
-import { androidForWorkEnrollmentProfile as profileDef } from '../model/androidForWorkEnrollmentProfile.js';
+import { withRole } from '../model/edm.js';
 import {
   tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord, type StateData,
-  type StateProfile, type ThrottleBucket,
+  type ThrottleBucket,
 } from './control.js';
+import { DEVICE_COLUMNS, REGISTRY_SQL, withoutCaches, type EntityTable, type Row } from './sql.js';
 import type { TenantRecord } from './store.js';
-import type { ProfileRow as StoredProfileRow } from './rows.js';
 
 const ADMIN_KEY = 'admin_key';
-const T = profileDef.table;
 
 interface DeviceRow {
   device_id: string;
   tenant_id: string;
+  profile_type: string;
   profile_id: string;
   serial_number: string | null;
   model: string | null;
@@ -20,17 +20,8 @@ interface DeviceRow {
 }
 
 const toDevice = (r: DeviceRow): DeviceRecord => ({
-  deviceId: r.device_id, tenantId: r.tenant_id, profileId: r.profile_id, serialNumber: r.serial_number, model: r.model, enrolledUs: r.enrolled_us,
-});
-
-/** A profile row without the QR cache column (snapshots leave the cache out). */
-type ProfileRow = Omit<StoredProfileRow, 'qr_png'>;
-
-const PROFILE_COLUMNS = 'tenant_id, id, display_name, description, created_us, modified_us, token_value, token_expires_us, enrolled_device_count';
-
-const toProfile = (r: ProfileRow): StateProfile => ({
-  tenantId: r.tenant_id, id: r.id, displayName: r.display_name, description: r.description, createdUs: r.created_us,
-  modifiedUs: r.modified_us, tokenValue: r.token_value, tokenExpiresUs: r.token_expires_us, enrolledDeviceCount: r.enrolled_device_count,
+  deviceId: r.device_id, tenantId: r.tenant_id, profileType: r.profile_type, profileId: r.profile_id, serialNumber: r.serial_number,
+  model: r.model, enrolledUs: r.enrolled_us,
 });
 
 /**
@@ -47,7 +38,7 @@ export class SqliteControlStore implements ControlStore {
   private readonly replaceTx;
   private readonly replaceTenantTx;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, private readonly tables: ReadonlyMap<string, EntityTable>) {
     this.q = {
       counter: db.prepare('SELECT window_start, n FROM throttle_counters WHERE bucket = ?'),
       bump: db.prepare(
@@ -77,18 +68,17 @@ export class SqliteControlStore implements ControlStore {
       initSetting: db.prepare('INSERT INTO control_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
       setSetting: db.prepare('INSERT INTO control_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       replaceSetting: db.prepare('UPDATE control_settings SET value = ? WHERE name = ? AND value = ?'),
-      insertDevice: db.prepare(
-        'INSERT INTO enrolled_devices (device_id, tenant_id, profile_id, serial_number, model, enrolled_us) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
+      insertDevice: db.prepare(`INSERT INTO enrolled_devices (${DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       devices: db.prepare('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id'),
       tenantDevices: db.prepare('SELECT * FROM enrolled_devices WHERE tenant_id = ? ORDER BY enrolled_us, device_id'),
       deleteDevices: db.prepare('DELETE FROM enrolled_devices'),
       deleteTenantDevices: db.prepare('DELETE FROM enrolled_devices WHERE tenant_id = ?'),
-      profiles: db.prepare(`SELECT ${PROFILE_COLUMNS} FROM ${T} ORDER BY tenant_id, created_us, id`),
-      insertProfile: db.prepare(`INSERT INTO ${T} (${PROFILE_COLUMNS}, qr_png) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`),
-      deleteProfiles: db.prepare(`DELETE FROM ${T}`),
-      deleteTenantProfiles: db.prepare(`DELETE FROM ${T} WHERE tenant_id = ?`),
-      anyData: db.prepare(`SELECT EXISTS (SELECT 1 FROM ${T}) OR EXISTS (SELECT 1 FROM tenants) AS used`),
+      anyData: db.prepare(
+        `SELECT ${[...tables.values()].map((t) => `EXISTS (SELECT 1 FROM ${t.name})`).join(' OR ')} OR EXISTS (SELECT 1 FROM tenants) AS used`,
+      ),
+      deleteTokens: db.prepare('DELETE FROM enrollment_tokens'),
+      deleteTenantTokens: db.prepare('DELETE FROM enrollment_tokens WHERE tenant_id = ?'),
+      insertToken: db.prepare(REGISTRY_SQL.upsert(() => '?')),
       tenants: db.prepare('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id'),
       insertTenant: db.prepare('INSERT INTO tenants (tenant_id, licensed) VALUES (?, ?)'),
       deleteTenants: db.prepare('DELETE FROM tenants'),
@@ -108,46 +98,59 @@ export class SqliteControlStore implements ControlStore {
     this.exportTx = db.transaction((): StateData => ({
       clock: this.readClock(),
       tenants: (this.q.tenants.all() as { tenant_id: string; licensed: number }[]).map((r) => ({ tenantId: r.tenant_id, licensed: r.licensed === 1 })),
-      profiles: (this.q.profiles.all() as ProfileRow[]).map(toProfile),
+      entities: Object.fromEntries([...this.tables.values()].map((t) => [
+        t.def.typeName,
+        (db.prepare(`SELECT ${t.columnList} FROM ${t.name} ${t.exportOrder}`).all() as Row[]).map((r) => withoutCaches(t, t.record(r))),
+      ])),
       devices: (this.q.devices.all() as DeviceRow[]).map(toDevice),
       faults: this.readFaults(),
     }));
 
     this.replaceTx = db.transaction((data: StateData, onlyIfEmpty: boolean): boolean => {
       if (onlyIfEmpty && (this.q.anyData.get() as { used: number }).used === 1) return false;
-      this.q.deleteProfiles.run();
+      for (const t of this.tables.values()) db.prepare(`DELETE FROM ${t.name}`).run();
+      this.q.deleteTokens.run();
       this.q.deleteTenants.run();
       this.q.deleteDevices.run();
       this.q.deleteFaults.run();
       this.q.clearCounters.run();
       this.q.setClock.run(data.clock.frozenUs, data.clock.offsetUs);
-      this.insertRows(data.tenants, data.profiles, data.devices);
+      this.insertRows(data.tenants, data.entities, data.devices);
       for (const f of data.faults) this.q.insertFaultRecord.run(f.id, f.position, f.spec, f.hits);
       return true;
     });
 
     this.replaceTenantTx = db.transaction((tenantId: string, data: StateData): void => {
-      this.q.deleteTenantProfiles.run(tenantId);
+      for (const t of this.tables.values()) db.prepare(`DELETE FROM ${t.name} WHERE tenant_id = ?`).run(tenantId);
+      this.q.deleteTenantTokens.run(tenantId);
       this.q.deleteTenant.run(tenantId);
       this.q.deleteTenantDevices.run(tenantId);
       const prefix = tenantBucketPrefix(tenantId);
       this.q.clearTenantCounters.run(prefix.length, prefix);
       this.insertRows(
         data.tenants.filter((t) => t.tenantId === tenantId),
-        data.profiles.filter((p) => p.tenantId === tenantId),
+        Object.fromEntries(Object.entries(data.entities).map(([type, records]) => [type, records.filter((r) => r.tenantId === tenantId)])),
         data.devices.filter((d) => d.tenantId === tenantId),
       );
     });
   }
 
-  private insertRows(tenants: readonly TenantRecord[], profiles: readonly StateProfile[], devices: readonly DeviceRecord[]): void {
+  private insertRows(tenants: readonly TenantRecord[], entities: StateData['entities'], devices: readonly DeviceRecord[]): void {
     for (const t of tenants) this.q.insertTenant.run(t.tenantId, t.licensed ? 1 : 0);
-    for (const p of profiles) {
-      this.q.insertProfile.run(
-        p.tenantId, p.id, p.displayName, p.description, p.createdUs, p.modifiedUs, p.tokenValue, p.tokenExpiresUs, p.enrolledDeviceCount,
-      );
+    for (const t of this.tables.values()) {
+      const insert = this.db.prepare(t.sql.insert);
+      const token = withRole(t.def, 'token');
+      for (const r of entities[t.def.typeName] ?? []) {
+        insert.run(...t.insertParams(r));
+        const value = token && r[token.name];
+        if (typeof value === 'string') this.q.insertToken.run(t.def.typeName, r.tenantId, r.id, value);
+      }
     }
-    for (const d of devices) this.q.insertDevice.run(d.deviceId, d.tenantId, d.profileId, d.serialNumber, d.model, d.enrolledUs);
+    for (const d of devices) this.insertDeviceRow(d);
+  }
+
+  private insertDeviceRow(d: DeviceRecord): void {
+    this.q.insertDevice.run(d.deviceId, d.tenantId, d.profileType, d.profileId, d.serialNumber, d.model, d.enrolledUs);
   }
 
   private readClock(): ClockSettings {
@@ -233,10 +236,6 @@ export class SqliteControlStore implements ControlStore {
   async replaceSetting(name: string, expected: string, next: string): Promise<string | undefined> {
     this.q.replaceSetting.run(next, name, expected);
     return this.getSetting(name);
-  }
-
-  async insertDevice(d: DeviceRecord): Promise<void> {
-    this.q.insertDevice.run(d.deviceId, d.tenantId, d.profileId, d.serialNumber, d.model, d.enrolledUs);
   }
 
   async listDevices(tenantId?: string): Promise<DeviceRecord[]> {

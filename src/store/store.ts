@@ -1,40 +1,13 @@
+import type { AnyRecord, EntityDef } from '../model/edm.js';
+import type { ControlStore } from './control.js';
 import type { Condition, RowQuery } from './query.js';
 
 /**
- * The storage boundary. The store knows rows and columns, never Graph names, OData or HTTP.
- * Every method is asynchronous so that the SQLite and PostgreSQL implementations are interchangeable.
+ * The storage boundary. The store knows entity definitions (the model) and rows, never HTTP, Graph's
+ * wire format or OData. Records are keyed by the model's property names; times are integer
+ * microseconds since the epoch. Every method is asynchronous so that the SQLite and PostgreSQL
+ * implementations are interchangeable.
  */
-
-/** One enrollment profile as stored. Times are integer microseconds since the epoch. */
-export interface ProfileRecord {
-  tenantId: string;
-  id: string;
-  displayName: string;
-  description: string | null;
-  createdUs: number;
-  modifiedUs: number;
-  tokenValue: string | null;
-  /** Before the first token: the minimum instant the domain chose at creation. */
-  tokenExpiresUs: number;
-  enrolledDeviceCount: number;
-  /** Cached PNG (base64) of the current token's QR code; null until rendered. A cache, not a model property. */
-  qrPng: string | null;
-}
-
-export interface NewProfile {
-  tenantId: string;
-  id: string;
-  displayName: string;
-  description: string | null;
-  nowUs: number;
-  /** Stored until the first token is created (the column is not nullable). */
-  tokenExpiresUs: number;
-}
-
-export interface ProfilePatch {
-  displayName?: string;
-  description?: string | null;
-}
 
 export interface SigningKeyRecord {
   kid: string;
@@ -50,51 +23,66 @@ export interface TenantRecord {
   licensed: boolean;
 }
 
-/** A device counted by `enrollDevice`: the profile that holds the token, and its new count. */
-export interface EnrollmentResult {
+/** A device enrolled with a token, as stored beside the count it added to. */
+export interface DeviceRecord {
+  deviceId: string;
   tenantId: string;
+  /** The entity type of the profile (`androidForWorkEnrollmentProfile`, …). */
+  profileType: string;
   profileId: string;
-  enrolledDeviceCount: number;
+  serialNumber: string | null;
+  model: string | null;
+  enrolledUs: number;
 }
 
-/** What `setToken` did. `duplicate` means another profile already holds that token value. */
-export type SetTokenResult = 'ok' | 'not-found' | 'duplicate';
+/**
+ * A change to one record. `set` holds property values (domain form); `token` moves the record's entry
+ * in the token registry with it: a string makes it the record's token (unique across every entity),
+ * null removes the record's token. Applied atomically.
+ */
+export interface Change {
+  set: Record<string, unknown>;
+  token?: string | null;
+}
+
+/** The outcome of `update`: the changed record, absent, or (with a token) a value another record holds. */
+export type UpdateResult = { ok: true; record: AnyRecord } | { ok: false; reason: 'not-found' | 'duplicate-token' };
+
+/** Where a token value is held. */
+export interface TokenHolder {
+  def: EntityDef;
+  tenantId: string;
+  id: string;
+}
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Throws when the database cannot be reached or is not migrated. */
   ping(): Promise<void>;
   close(): Promise<void>;
-  /**
-   * A request begins: what is read for it from here on must include every commit made before this
-   * call, by any process. A store that serves `getProfile`/`getTenant` from memory (SQLite in a
-   * server) checks once per request whether the database changed instead of on every read, so every
-   * request that reads them calls this first (GraphService does, for each call and each `$batch` item).
-   */
-  beginRequest?(): void;
+  /** The control plane's state on the same database (see control.ts). */
+  openControlStore(): Promise<ControlStore>;
 
-  /** One page of a tenant's profiles: filtered, ordered, after a keyset position, limited. */
-  listProfiles(query: RowQuery): Promise<ProfileRecord[]>;
-  /** How many of a tenant's profiles match a condition. */
-  countProfiles(tenantId: string, where?: Condition): Promise<number>;
-  getProfile(tenantId: string, id: string): Promise<ProfileRecord | undefined>;
-  insertProfile(profile: NewProfile): Promise<ProfileRecord>;
-  /** Applies the patch and the modification time in one statement; undefined when absent. */
-  updateProfile(tenantId: string, id: string, patch: ProfilePatch, nowUs: number): Promise<ProfileRecord | undefined>;
-  deleteProfile(tenantId: string, id: string): Promise<boolean>;
-  /** Replaces the token atomically (value, expiry, modification time, and drops the cached QR image). */
-  setToken(tenantId: string, id: string, tokenValue: string, expiresUs: number, nowUs: number): Promise<SetTokenResult>;
-  /** Clears the token; its expiry becomes the revocation instant. False when the profile is absent. */
-  revokeToken(tenantId: string, id: string, nowUs: number): Promise<boolean>;
-  /** Caches a rendered QR image, only if the profile still holds that token. */
-  saveQrImage(tenantId: string, id: string, tokenValue: string, pngBase64: string): Promise<void>;
-  /** The profile holding a token value, in any tenant. */
-  findProfileByToken(tokenValue: string): Promise<ProfileRecord | undefined>;
+  /** One page of a tenant's records: filtered, ordered, after a keyset position, limited. */
+  list(def: EntityDef, query: RowQuery): Promise<AnyRecord[]>;
+  /** How many of a tenant's records match a condition. */
+  count(def: EntityDef, tenantId: string, where?: Condition): Promise<number>;
+  get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord | undefined>;
+  /** Inserts a whole record (every stored property). */
+  insert(def: EntityDef, record: AnyRecord): Promise<AnyRecord>;
+  /** Applies a change to one record in one transaction; `onlyIf` values must still hold (compare-and-set). */
+  update(def: EntityDef, tenantId: string, id: string, change: Change, onlyIf?: Record<string, unknown>): Promise<UpdateResult>;
+  /** Deletes a record and its token. */
+  delete(def: EntityDef, tenantId: string, id: string): Promise<boolean>;
+
+  /** The record holding a token value, of whichever entity: one lookup in the token registry. */
+  findToken(tokenValue: string): Promise<TokenHolder | undefined>;
   /**
-   * Adds one to `enrolledDeviceCount` of the profile holding this token, in one conditional statement,
-   * only while the token is current and `nowUs` is before its expiry; undefined (nothing changed) otherwise.
+   * Enrolls a device with a token in one transaction: adds one to each of the holder's enrollment
+   * counters while the token is still its current one and `nowUs` is before its expiry, and stores
+   * the device. Undefined (nothing changed) otherwise.
    */
-  enrollDevice(tokenValue: string, nowUs: number): Promise<EnrollmentResult | undefined>;
+  enroll(tokenValue: string, nowUs: number, device: Omit<DeviceRecord, 'tenantId' | 'profileType' | 'profileId'>): Promise<{ holder: TokenHolder; record: AnyRecord } | undefined>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Inserts a key unless one with that kid exists (so racing first starts converge). */

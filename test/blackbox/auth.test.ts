@@ -7,10 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type JWK, type JWTPayload } from 'jose';
-import type { ProfileRecord } from '../../src/store/store.js';
 import {
-  call, cli, createProfile, graphError, newTenant, PROFILES, RO, RW, startServer, type Call, type TestServer,
-} from '../helpers.js';
+  call, cli, createProfile, graphError, newTenant, PROFILES, RO, RW, startServer, type Call, type TestServer, type ProfileRecord } from '../helpers.js';
 
 const PERSONAL_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,9 +34,9 @@ after(async () => {
  * A stored row without the QR PNG cache column: that cache may be filled in the background after a
  * createToken or a read, which is not a change a refused call made.
  */
-function row(r: ProfileRecord | undefined): Omit<ProfileRecord, 'qrPng'> | undefined {
+function row(r: ProfileRecord | undefined): Omit<ProfileRecord, 'qrCodeImage'> | undefined {
   if (r === undefined) return undefined;
-  const { qrPng: _qrPng, ...rest } = r;
+  const { qrCodeImage: _qrCodeImage, ...rest } = r;
   return rest;
 }
 

@@ -3,14 +3,24 @@
  * at once, values that must survive the round trip, and how it fails when the database is unreachable.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import { KeyRing } from '../../src/identity/keys.js';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 import { StoreUnavailableError } from '../../src/store/errors.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { MIN_US, SystemClock } from '../../src/time.js';
+import { TENANT_COLUMN, type EntityDef } from '../../src/model/edm.js';
+import { ENTITIES } from '../../src/model/registry.js';
+import { androidForWorkEnrollmentProfile } from '../../src/model/androidForWorkEnrollmentProfile.js';
+import { Problem } from '../../src/problem.js';
+import { ROOT } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../pg-helpers.js';
+
+const afw: EntityDef = androidForWorkEnrollmentProfile;
 
 describe('PostgreSQL store', () => {
   let db: TestDatabase;
@@ -40,70 +50,101 @@ describe('PostgreSQL store', () => {
     assert.equal(MIGRATIONS.at(-1)!.version, LATEST_VERSION);
   });
 
-  it('answers reads asked for together with one statement, each with its own profile', async () => {
-    const s = stores[0]!;
-    const [t1, t2] = [crypto.randomUUID(), crypto.randomUUID()];
-    const shared = crypto.randomUUID(); // the same id in two tenants
-    const three = { id: crypto.randomUUID() };
-    for (const [tenantId, id, name] of [[t1, shared, 'one'], [t2, shared, 'two'], [t1, three.id, 'three']] as const) {
-      await s.insertProfile({ tenantId, id, displayName: name, description: null, nowUs: 1_000_000, tokenExpiresUs: MIN_US });
-    }
-    const got = await Promise.all([
-      s.getProfile(t1, shared), s.getProfile(t2, shared), s.getProfile(t1, three.id), s.getProfile(t2, three.id),
-      s.getProfile(t1, shared), s.getProfile(crypto.randomUUID(), shared),
-    ]);
-    assert.deepEqual(got.map((p) => p?.displayName), ['one', 'two', 'three', undefined, 'one', undefined]);
-    assert.notEqual(got[0], got[4], 'each caller gets its own record');
-    // A write acknowledged before a read is always in it.
-    await s.updateProfile(t1, shared, { displayName: 'one, renamed' }, 2_000_000);
-    assert.equal((await s.getProfile(t1, shared))?.displayName, 'one, renamed');
-  });
-
-  it('writes tokens asked for together with one statement: the last per profile holds, a collision fails alone', async () => {
-    const s = stores[0]!;
-    const tenantId = crypto.randomUUID();
-    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
-    for (const id of [a, b, c]) await s.insertProfile({ tenantId, id, displayName: id, description: null, nowUs: 1_000_000, tokenExpiresUs: MIN_US });
-    const got = await Promise.all([
-      s.setToken(tenantId, a, 'AAAAAAAAAAAAAAAAAAAA', 9_000_000, 2_000_000),
-      s.setToken(tenantId, b, 'BBBBBBBBBBBBBBBBBBBB', 9_000_000, 2_000_000),
-      s.setToken(tenantId, a, 'CCCCCCCCCCCCCCCCCCCC', 9_000_001, 2_000_001),
-      s.setToken(tenantId, crypto.randomUUID(), 'DDDDDDDDDDDDDDDDDDDD', 9_000_000, 2_000_000),
-    ]);
-    assert.deepEqual(got, ['ok', 'ok', 'ok', 'not-found']);
-    assert.equal((await s.getProfile(tenantId, a))?.tokenValue, 'CCCCCCCCCCCCCCCCCCCC');
-    assert.equal((await s.getProfile(tenantId, a))?.tokenExpiresUs, 9_000_001);
-    assert.equal((await s.getProfile(tenantId, b))?.tokenValue, 'BBBBBBBBBBBBBBBBBBBB');
-    // c asks for the token b holds, in the same turn as a good write to a: only c is refused.
-    const [dup, fine] = await Promise.all([
-      s.setToken(tenantId, c, 'BBBBBBBBBBBBBBBBBBBB', 9_000_000, 3_000_000),
-      s.setToken(tenantId, a, 'EEEEEEEEEEEEEEEEEEEE', 9_000_000, 3_000_000),
-    ]);
-    assert.equal(dup, 'duplicate');
-    assert.equal(fine, 'ok');
-    assert.equal((await s.getProfile(tenantId, c))?.tokenValue, null);
-    assert.equal((await s.getProfile(tenantId, a))?.tokenValue, 'EEEEEEEEEEEEEEEEEEEE');
-  });
-
-  it('keeps microsecond times (and the 0001-01-01 minimum) exactly, and reports duplicate token values', async () => {
+  it('keeps microsecond times (and the 0001-01-01 minimum) exactly; a token value is unique across records', async () => {
     const s = stores[0]!;
     const tenantId = crypto.randomUUID();
     const nowUs = 1_795_941_935_365_183; // µs with a non-zero last digit
-    const p = await s.insertProfile({ tenantId, id: crypto.randomUUID(), displayName: 'times', description: null, nowUs, tokenExpiresUs: MIN_US });
-    assert.equal(p.createdUs, nowUs);
-    assert.equal(p.tokenExpiresUs, MIN_US);
+    const record = (id: string, displayName: string) => ({
+      tenantId, id, accountId: tenantId, displayName, description: null, createdDateTime: nowUs, lastModifiedDateTime: nowUs,
+      tokenValue: null, tokenExpirationDateTime: MIN_US, enrolledDeviceCount: 0, qrCodeImage: null,
+    });
+    const p = await s.insert(afw, record(crypto.randomUUID(), 'times'));
+    assert.equal(p.createdDateTime, nowUs);
+    assert.equal(p.tokenExpirationDateTime, MIN_US);
     assert.equal(typeof p.enrolledDeviceCount, 'number');
-    assert.equal(await s.setToken(tenantId, p.id, 'ABCDEFGHIJKLMNOPQRST', nowUs + 2_051_244_000_000_000, nowUs + 1), 'ok');
-    const q = await s.insertProfile({ tenantId, id: crypto.randomUUID(), displayName: 'other', description: 'd', nowUs, tokenExpiresUs: MIN_US });
-    assert.equal(await s.setToken(tenantId, q.id, 'ABCDEFGHIJKLMNOPQRST', nowUs, nowUs), 'duplicate');
-    assert.equal(await s.setToken(tenantId, crypto.randomUUID(), 'ZZZZZZZZZZZZZZZZZZZZ', nowUs, nowUs), 'not-found');
-    const back = await s.getProfile(tenantId, p.id);
-    assert.equal(back?.tokenExpiresUs, nowUs + 2_051_244_000_000_000);
-    assert.equal(back?.modifiedUs, nowUs + 1);
-    assert.equal(await s.countProfiles(tenantId), 2);
+    const set = (token: string, at: number) => ({ set: { tokenValue: token, tokenExpirationDateTime: at + 2_051_244_000_000_000, lastModifiedDateTime: at }, token });
+    assert.deepEqual((await s.update(afw, tenantId, p.id, set('ABCDEFGHIJKLMNOPQRST', nowUs + 1))).ok, true);
+    const q = await s.insert(afw, record(crypto.randomUUID(), 'other'));
+    assert.deepEqual(await s.update(afw, tenantId, q.id, set('ABCDEFGHIJKLMNOPQRST', nowUs)), { ok: false, reason: 'duplicate-token' });
+    assert.equal((await s.get(afw, tenantId, q.id))?.tokenValue, null, 'a refused change leaves nothing behind');
+    assert.deepEqual(await s.update(afw, tenantId, crypto.randomUUID(), set('ZZZZZZZZZZZZZZZZZZZZ', nowUs)), { ok: false, reason: 'not-found' });
+    const back = await s.get(afw, tenantId, p.id);
+    assert.equal(back?.tokenExpirationDateTime, nowUs + 1 + 2_051_244_000_000_000);
+    assert.equal(back?.lastModifiedDateTime, nowUs + 1);
+    assert.deepEqual(await s.findToken('ABCDEFGHIJKLMNOPQRST'), { def: afw, tenantId, id: p.id });
+    // A new token replaces the record's old one in the registry; revoking removes it.
+    await s.update(afw, tenantId, p.id, set('QQQQQQQQQQQQQQQQQQQQ', nowUs + 2));
+    assert.equal(await s.findToken('ABCDEFGHIJKLMNOPQRST'), undefined);
+    await s.update(afw, tenantId, p.id, { set: { tokenValue: null }, token: null });
+    assert.equal(await s.findToken('QQQQQQQQQQQQQQQQQQQQ'), undefined);
+    assert.equal(await s.count(afw, tenantId), 2);
     assert.equal((await s.getTenant(tenantId)), undefined);
     await s.setTenantLicensed(tenantId, false);
     assert.deepEqual(await s.getTenant(tenantId), { tenantId, licensed: false });
+  });
+
+  it('a NUL character in a lookup is a refusal, not a database error', async () => {
+    const s = stores[0]!;
+    await assert.rejects(s.get(afw, crypto.randomUUID(), 'a\u0000b'), (err: unknown) => err instanceof Problem && err.kind === 'unstorable');
+    await assert.rejects(s.findToken('A\u0000'), (err: unknown) => err instanceof Problem);
+  });
+
+  it('the migrated schema has exactly the columns of every entity of the model, with their types and nullability', async () => {
+    const PG_TYPES = { text: 'text', int: 'integer', bigint: 'bigint', bool: 'boolean' } as const;
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      for (const def of ENTITIES) {
+        const cols = (await client.query<{ column_name: string; data_type: string; is_nullable: string }>(
+          'SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1', [def.table],
+        )).rows;
+        const model = [TENANT_COLUMN, ...def.properties.flatMap((p) => (p.column && p.column.name !== TENANT_COLUMN.name ? [p.column] : []))];
+        assert.deepEqual(cols.map((c) => c.column_name).sort(), model.map((c) => c.name).sort(), `${def.typeName}: columns`);
+        for (const c of model) {
+          const got = cols.find((x) => x.column_name === c.name)!;
+          assert.equal(got.data_type, PG_TYPES[c.sql], `${def.typeName}.${c.name}: type`);
+          assert.equal(got.is_nullable === 'NO', c.notNull, `${def.typeName}.${c.name}: NOT NULL`);
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a database made by release 0.1.0 (schema version 5) upgrades in place with everything it held', async () => {
+    const old = await createTestDatabase();
+    try {
+      const client = new pg.Client({ connectionString: old.url });
+      await client.connect();
+      await client.query(readFileSync(join(ROOT, 'test', 'fixtures', 'upgrade', 'postgres-v5.sql'), 'utf8'));
+      await client.end();
+      const s = await openPostgresStore({ url: old.url });
+      try {
+        await s.ping();
+        const tenant = '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10';
+        const order = [{ column: afw.properties.find((p) => p.name === 'createdDateTime')!.column!, desc: false }];
+        const profiles = await s.list(afw, { tenantId: tenant, orderBy: order, limit: 10 });
+        assert.deepEqual(profiles.map((p) => [p.displayName, p.description]), [['Lobby kiosks', 'front desk'], ['Warehouse scanners', null]]);
+        const lobby = profiles[0]!;
+        assert.equal(lobby.enrolledDeviceCount, 1);
+        assert.deepEqual(await s.findToken(lobby.tokenValue as string), { def: afw, tenantId: tenant, id: lobby.id });
+        const now = Date.now() * 1000;
+        assert.equal((await s.enroll(lobby.tokenValue as string, now, { deviceId: 'dev-2', serialNumber: null, model: null, enrolledUs: now }))?.record.enrolledDeviceCount, 2);
+        const control = await s.openControlStore();
+        try {
+          assert.deepEqual((await control.listDevices(tenant)).map((d) => [d.serialNumber, d.profileType]), [
+            ['SN-1', 'androidForWorkEnrollmentProfile'], [null, 'androidForWorkEnrollmentProfile'],
+          ]);
+        } finally {
+          await control.close();
+        }
+        assert.deepEqual(await s.getTenant('0b5e1d43-2a77-4c1e-8f0a-3d9c6b2e7a11'), { tenantId: '0b5e1d43-2a77-4c1e-8f0a-3d9c6b2e7a11', licensed: false });
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await old.drop();
+    }
   });
 
   it('an unreachable database fails fast with StoreUnavailableError, and a closed store too', async () => {

@@ -6,8 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { ProfileRecord } from '../../src/store/store.js';
-import { call, createProfile, graphError, newTenant, startTenantServer, type TestServer } from '../helpers.js';
+import { call, createProfile, graphError, newTenant, startTenantServer, type TestServer, type ProfileRecord } from '../helpers.js';
 
 const SET = 'androidForWorkEnrollmentProfiles';
 const JSON_CT = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
@@ -26,9 +25,9 @@ after(async () => {
 
 const collection = (version: string) => `/${version}/deviceManagement/${SET}`;
 
-function row(r: ProfileRecord | undefined): Omit<ProfileRecord, 'qrPng'> | undefined {
+function row(r: ProfileRecord | undefined): Omit<ProfileRecord, 'qrCodeImage'> | undefined {
   if (r === undefined) return undefined;
-  const { qrPng: _qrPng, ...rest } = r;
+  const { qrCodeImage: _qrCodeImage, ...rest } = r;
   return rest;
 }
 

@@ -6,8 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import type { ProfileRecord } from '../../src/store/store.js';
-import { call, createProfile, graphError, PROFILES, startTenantServer, type Call, type TestServer } from '../helpers.js';
+import { call, createProfile, graphError, PROFILES, startTenantServer, type Call, type TestServer, type ProfileRecord } from '../helpers.js';
 
 const MAX_VALIDITY = 2_051_244_000;
 const TYPE = 'microsoft.graph.androidForWorkEnrollmentProfile';
@@ -25,9 +24,9 @@ after(async () => {
 });
 
 /** A stored row without the QR PNG cache, which the server may fill in the background at any time. */
-function row(r: ProfileRecord | undefined): Omit<ProfileRecord, 'qrPng'> | undefined {
+function row(r: ProfileRecord | undefined): Omit<ProfileRecord, 'qrCodeImage'> | undefined {
   if (r === undefined) return undefined;
-  const { qrPng: _qrPng, ...rest } = r;
+  const { qrCodeImage: _qrCodeImage, ...rest } = r;
   return rest;
 }
 
@@ -246,7 +245,7 @@ describe('update body', () => {
     assert.equal(stored?.displayName, 'After');
     assert.equal(stored?.description, null);
     assert.equal(stored?.tokenValue, null);
-    assert.ok(stored!.modifiedUs > before!.modifiedUs);
+    assert.ok(stored!.lastModifiedDateTime > before!.lastModifiedDateTime);
   });
 });
 
@@ -301,7 +300,7 @@ describe('createToken parameters', () => {
     const stored = await server.stored(tenant, id);
     assert.match(stored?.tokenValue ?? '', /^[A-Z]{20}$/);
     const expectedUs = (t0 + MAX_VALIDITY * 1000) * 1000;
-    assert.ok(Math.abs(stored!.tokenExpiresUs! - expectedUs) < 10_000_000, `expiry ${stored!.tokenExpiresUs} vs ${expectedUs}`);
+    assert.ok(Math.abs(stored!.tokenExpirationDateTime! - expectedUs) < 10_000_000, `expiry ${stored!.tokenExpirationDateTime} vs ${expectedUs}`);
     const got = await call(server.url, 'GET', `${PROFILES}/${id}`, { token });
     assert.equal(new Date(got.json.tokenExpirationDateTime).getUTCFullYear(), new Date(t0 + MAX_VALIDITY * 1000).getUTCFullYear());
   });

@@ -5,7 +5,6 @@ import { RequestJournal } from '../../src/control/journal.js';
 import { Metrics } from '../../src/control/metrics.js';
 import { fromSnapshot, toSnapshot, SnapshotError } from '../../src/control/snapshot.js';
 import { fires, globToRegExp, matches, mulberry32At, parseFaultSpec, FaultSpecError } from '../../src/faults/rules.js';
-import { SqliteControlStore } from '../../src/store/sqlite-control.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { FixedWindow } from '../../src/throttle/window.js';
 import { formatUs, MIN_US, type Clock } from '../../src/time.js';
@@ -77,7 +76,7 @@ describe('clock', () => {
 
 describe('fixed windows and counters', () => {
   it('aligns windows to the clock and counts exactly, refusing without counting', async () => {
-    const store = new SqliteControlStore(openSqliteStore(null).db);
+    const store = await openSqliteStore(null).openControlStore();
     const at = (sec: number) => new FixedWindow(store, fixed(sec * 1e6), 20);
     assert.equal(at(41).windowStart(), 40e6);
     assert.equal(at(41).retryAfterSeconds(), 19);
@@ -103,11 +102,17 @@ describe('snapshots', () => {
     const state = {
       clock: { frozenUs: 1_893_456_000_123_456, offsetUs: 0 },
       tenants: [{ tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', licensed: false }],
-      profiles: [{
-        tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', id: 'p1', displayName: 'A', description: null, createdUs: 1_893_456_000_000_001,
-        modifiedUs: 1_893_456_000_000_002, tokenValue: null, tokenExpiresUs: MIN_US, enrolledDeviceCount: 3,
+      entities: {
+        androidForWorkEnrollmentProfile: [{
+          tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', id: 'p1', accountId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', displayName: 'A',
+          description: null, createdDateTime: 1_893_456_000_000_001, lastModifiedDateTime: 1_893_456_000_000_002, tokenValue: 'ABCDEFGHIJKLMNOPQRST',
+          tokenExpirationDateTime: 1_893_456_000_000_004, enrolledDeviceCount: 3,
+        }],
+      },
+      devices: [{
+        deviceId: 'd1', tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', profileType: 'androidForWorkEnrollmentProfile', profileId: 'p1',
+        serialNumber: null, model: 'M', enrolledUs: 1_893_456_000_000_003,
       }],
-      devices: [{ deviceId: 'd1', tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', profileId: 'p1', serialNumber: null, model: 'M', enrolledUs: 1_893_456_000_000_003 }],
       faults: [{ id: 'f1', position: 1, spec: JSON.stringify({ operation: 'list', status: 429, retryAfter: 1 }), hits: 4 }],
     };
     assert.deepEqual(fromSnapshot(JSON.parse(JSON.stringify(toSnapshot(state))), 0), state);
@@ -117,12 +122,12 @@ describe('snapshots', () => {
 
   it('fill what a seed leaves out, with ids that repeat', () => {
     const seed = { profiles: [{ tenantId: '6F1C3A52-8D5E-4B0E-9A55-1F0C2B7D4E10', displayName: 'A' }] };
-    const a = fromSnapshot(seed, 5);
-    assert.deepEqual(a.profiles[0], {
-      tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', id: a.profiles[0]!.id, displayName: 'A', description: null, createdUs: 5, modifiedUs: 5,
-      tokenValue: null, tokenExpiresUs: MIN_US, enrolledDeviceCount: 0,
+    const a = fromSnapshot(seed, 5).entities.androidForWorkEnrollmentProfile!;
+    assert.deepEqual(a[0], {
+      tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', id: a[0]!.id, accountId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', displayName: 'A',
+      description: null, createdDateTime: 5, lastModifiedDateTime: 5, tokenValue: null, tokenExpirationDateTime: MIN_US, enrolledDeviceCount: 0,
     });
-    assert.equal(fromSnapshot(seed, 9).profiles[0]!.id, a.profiles[0]!.id);
+    assert.equal(fromSnapshot(seed, 9).entities.androidForWorkEnrollmentProfile![0]!.id, a[0]!.id);
     assert.throws(() => fromSnapshot({ profiles: [{ tenantId: 'x', displayName: 'A' }] }, 0), SnapshotError);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { newTokenValue } from '../../src/enrollment/token.js';
 import { parseGraphPath } from '../../src/graph/path.js';
-import { ENTITIES } from '../../src/graph/service.js';
+import { ENTITIES } from '../../src/model/registry.js';
 import { formatUs, parseIsoToUs } from '../../src/time.js';
 
 describe('time', () => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import QRCode from 'qrcode';
 import { PNG } from 'pngjs';
-import { QR_KEYS, qrContentFor, renderQrPng } from '../../src/enrollment/qr.js';
+import { QR_KEYS, cloudDpcQrContent, renderQrPng } from '../../src/enrollment/qr.js';
 import { QrRenderer } from '../../src/enrollment/qr-renderer.js';
 import { decodeQrPng } from '../qr-decode.js';
 
@@ -31,8 +31,8 @@ function decode(png: Buffer): { text: string; width: number; height: number; ver
   return qr;
 }
 
-test('qrContentFor is the exact provisioning JSON, keys in order', () => {
-  const content = qrContentFor('ABCDEFGHIJKLMNOPQRST');
+test('cloudDpcQrContent is the exact provisioning JSON, keys in order', () => {
+  const content = cloudDpcQrContent('ABCDEFGHIJKLMNOPQRST');
   assert.equal(content, EXPECTED_ABC);
   assert.deepEqual(Buffer.from(content, 'utf8'), Buffer.from(EXPECTED_ABC, 'utf8'));
   const parsed = JSON.parse(content) as Record<string, unknown>;
@@ -43,15 +43,15 @@ test('qrContentFor is the exact provisioning JSON, keys in order', () => {
   });
 });
 
-test('qrContentFor escapes token values through JSON', () => {
+test('cloudDpcQrContent escapes token values through JSON', () => {
   const token = 'a"b\\c\n';
-  const parsed = JSON.parse(qrContentFor(token)) as Record<string, Record<string, string>>;
+  const parsed = JSON.parse(cloudDpcQrContent(token)) as Record<string, Record<string, string>>;
   assert.equal(parsed['android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE']!['com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN'], token);
 });
 
 test('renderQrPng produces a valid 1-bit PNG that decodes to the content', () => {
   for (const token of TOKENS) {
-    const content = qrContentFor(token);
+    const content = cloudDpcQrContent(token);
     const png = renderQrPng(content);
     assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
     assert.equal(png.toString('latin1', 12, 16), 'IHDR');
@@ -70,7 +70,7 @@ test('renderQrPng produces a valid 1-bit PNG that decodes to the content', () =>
 });
 
 test('renderQrPng: quiet zone is white and dark modules are black', () => {
-  const content = qrContentFor('ABCDEFGHIJKLMNOPQRST');
+  const content = cloudDpcQrContent('ABCDEFGHIJKLMNOPQRST');
   const img = PNG.sync.read(renderQrPng(content));
   const px = (x: number, y: number) => img.data[(y * img.width + x) * 4]!;
   // Quiet zone: the first/last 16 px rows and columns.
@@ -90,9 +90,9 @@ for (const threads of [1, 0]) {
   test(`QrRenderer threads=${threads}: decodes, caches, shares concurrent renders`, async () => {
     const renderer = new QrRenderer({ threads, cacheSize: 2 });
     try {
-      const a = qrContentFor('ABCDEFGHIJKLMNOPQRST');
-      const b = qrContentFor('QWERTYUIOPASDFGHJKLZ');
-      const c = qrContentFor('0123456789');
+      const a = cloudDpcQrContent('ABCDEFGHIJKLMNOPQRST');
+      const b = cloudDpcQrContent('QWERTYUIOPASDFGHJKLZ');
+      const c = cloudDpcQrContent('0123456789');
 
       assert.equal(renderer.peek(a), undefined);
       const first = await renderer.render(a);
@@ -118,7 +118,7 @@ for (const threads of [1, 0]) {
       assert.ok(renderer.peek(c));
 
       // Many distinct renders at once.
-      const contents = Array.from({ length: 8 }, (_, i) => qrContentFor(`TOKEN-${i}-${'x'.repeat(i * 7)}`));
+      const contents = Array.from({ length: 8 }, (_, i) => cloudDpcQrContent(`TOKEN-${i}-${'x'.repeat(i * 7)}`));
       const all = await Promise.all(contents.map((s) => renderer.render(s)));
       all.forEach((b64, i) => assert.equal(decode(Buffer.from(b64, 'base64')).text, contents[i]));
     } finally {
@@ -135,7 +135,7 @@ test('QrRenderer: a render error rejects and is not cached', async () => {
     const tooLong = 'x'.repeat(5000); // beyond QR capacity
     await assert.rejects(renderer.render(tooLong), Error);
     assert.equal(renderer.peek(tooLong), undefined);
-    const ok = qrContentFor('ABCDEFGHIJKLMNOPQRST');
+    const ok = cloudDpcQrContent('ABCDEFGHIJKLMNOPQRST');
     assert.equal(decode(Buffer.from(await renderer.render(ok), 'base64')).text, ok);
   } finally {
     await renderer.close();
@@ -145,14 +145,14 @@ test('QrRenderer: a render error rejects and is not cached', async () => {
 test('QrRenderer: a crashed worker rejects its pending requests and is replaced', async () => {
   const renderer = new QrRenderer({ threads: 1, cacheSize: 4 });
   try {
-    const a = qrContentFor('ABCDEFGHIJKLMNOPQRST');
+    const a = cloudDpcQrContent('ABCDEFGHIJKLMNOPQRST');
     await renderer.render(a);
     // Reach into the pool to kill the worker while a request is pending.
     const slots = (renderer as unknown as { slots: ({ worker: { terminate(): Promise<number> } } | undefined)[] }).slots;
-    const pending = renderer.render(qrContentFor('CRASH-ME'));
+    const pending = renderer.render(cloudDpcQrContent('CRASH-ME'));
     void slots[0]!.worker.terminate();
     await assert.rejects(pending, Error);
-    const b = qrContentFor('AFTER-CRASH');
+    const b = cloudDpcQrContent('AFTER-CRASH');
     assert.equal(decode(Buffer.from(await renderer.render(b), 'base64')).text, b);
   } finally {
     await renderer.close();

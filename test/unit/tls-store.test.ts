@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import { SqliteControlStore } from '../../src/store/sqlite-control.js';
+import type { ControlStore } from '../../src/store/control.js';
 import { checkPair, createSelfSignedCertificate, loadOrCreateStoredPair, TLS_SETTING } from '../../src/tls.js';
 
 const DAY_MS = 86_400_000;
 
-function settings(): SqliteControlStore {
-  return new SqliteControlStore(openSqliteStore(null).db);
+function settings(): Promise<ControlStore> {
+  return openSqliteStore(null).openControlStore();
 }
 
 /** The stored value as the server keeps it: cert and key in one JSON text. */
@@ -23,7 +23,7 @@ function stored(pair: { cert: string; key: string }): string {
 
 describe('a generated certificate kept in the store', () => {
   it('is created on first use, stored with its key as one value, and reused', async () => {
-    const store = settings();
+    const store = await settings();
     const first = await loadOrCreateStoredPair(store);
     assert.ok(first.notAfter.getTime() > Date.now() + 700 * DAY_MS);
     assert.deepEqual(JSON.parse((await store.getSetting(TLS_SETTING))!), { cert: first.cert, key: first.key });
@@ -34,7 +34,7 @@ describe('a generated certificate kept in the store', () => {
   });
 
   it('racing first starts converge on the one pair that was stored first', async () => {
-    const store = settings();
+    const store = await settings();
     const pairs = await Promise.all([1, 2, 3, 4].map(() => loadOrCreateStoredPair(store)));
     assert.equal(new Set(pairs.map((p) => p.cert)).size, 1, 'one certificate for all');
     assert.equal(new Set(pairs.map((p) => p.key)).size, 1);
@@ -42,7 +42,7 @@ describe('a generated certificate kept in the store', () => {
   });
 
   it('is renewed when less than a week is left, by one of several racing starts', async () => {
-    const store = settings();
+    const store = await settings();
     const old = createSelfSignedCertificate({ days: 6 });
     await store.initSetting(TLS_SETTING, stored(old));
     const pairs = await Promise.all([1, 2, 3].map(() => loadOrCreateStoredPair(store)));
@@ -51,13 +51,13 @@ describe('a generated certificate kept in the store', () => {
     assert.equal(await store.getSetting(TLS_SETTING), stored(pairs[0]!));
     // Eight days left is still fine.
     const fine = createSelfSignedCertificate({ days: 8 });
-    const other = settings();
+    const other = await settings();
     await other.initSetting(TLS_SETTING, stored(fine));
     assert.equal((await loadOrCreateStoredPair(other)).cert, fine.cert);
   });
 
   it('does not replace a pair another process renewed after this one read the old one', async () => {
-    const store = settings();
+    const store = await settings();
     const old = createSelfSignedCertificate({ days: 2 });
     const renewedElsewhere = createSelfSignedCertificate();
     await store.initSetting(TLS_SETTING, stored(renewedElsewhere));
@@ -75,7 +75,7 @@ describe('a generated certificate kept in the store', () => {
 
   it('replaces an unusable stored value; an error never quotes the key', async () => {
     for (const bad of ['not json', JSON.stringify({ cert: 'x' }), stored({ cert: createSelfSignedCertificate().cert, key: createSelfSignedCertificate().key })]) {
-      const store = settings();
+      const store = await settings();
       await store.initSetting(TLS_SETTING, bad);
       const got = await loadOrCreateStoredPair(store);
       checkPair(got.cert, got.key);

@@ -1,0 +1,205 @@
+/**
+ * The enrollment-token capability, for every kind of profile that carries one (the properties with
+ * the token roles: src/model/common.ts). Knows nothing of HTTP or Graph: refusals are Problems.
+ *
+ * QR images: createToken stores only the token. The PNG is derived from the QR content, so it is
+ * rendered later — in the background once the profile has been quiet for a moment, or on the first
+ * read that needs it — off the request path of createToken, in a worker pool, and cached in the
+ * record's qrImage column under the condition that the profile still holds that token.
+ */
+import { withRole, type AnyRecord, type EntityDef, type PropertyDef } from '../model/edm.js';
+import { entityNotFound, invalid } from '../problem.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../time.js';
+import type { QrRenderer } from './qr-renderer.js';
+import { newTokenValue } from './token.js';
+
+/** What an entity's domain file says about its tokens. */
+export interface TokenRules {
+  /** The QR code content of the record's current token (it holds one). */
+  qrContent(record: AnyRecord): string;
+  /** The longest validity the record's kind allows, in seconds (the action's own bound applies too). */
+  maxValiditySeconds?(record: AnyRecord): number;
+  /** A token value (some kinds use shorter ones). */
+  newToken?(record: AnyRecord): string;
+  /** Refuses a new token the record may not have now (throws a Problem); may read other state. */
+  checkCreate?(record: AnyRecord): Promise<void>;
+}
+
+/** The token roles of an entity, looked up once. */
+interface TokenProps {
+  value: PropertyDef;
+  expires: PropertyDef;
+  created?: PropertyDef;
+  usage?: PropertyDef;
+  modified?: PropertyDef;
+  content: PropertyDef;
+  image: PropertyDef;
+}
+
+function tokenProps(def: EntityDef): TokenProps {
+  const need = (role: Parameters<typeof withRole>[1]) => {
+    const p = withRole(def, role);
+    if (!p) throw new Error(`${def.typeName} carries tokens but has no '${role}' property`);
+    return p;
+  };
+  const props: TokenProps = { value: need('token'), expires: need('tokenExpires'), content: need('qrContent'), image: need('qrImage') };
+  const created = withRole(def, 'tokenCreated');
+  const usage = withRole(def, 'tokenUsage');
+  const modified = withRole(def, 'modified');
+  if (created) props.created = created;
+  if (usage) props.usage = usage;
+  if (modified) props.modified = modified;
+  return props;
+}
+
+/** A background QR render waiting for its profile to be quiet: the newest content and when it is due. */
+interface PendingRender {
+  def: EntityDef;
+  content: string;
+  token: string;
+  due: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** How long after a profile's last createToken its QR code is rendered in the background. */
+const RENDER_DELAY_MS = 200;
+
+export class EnrollmentTokens {
+  private readonly pendingRenders = new Map<string, PendingRender>();
+  private readonly props = new Map<string, TokenProps>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly qr: QrRenderer,
+    private readonly rules: ReadonlyMap<string, TokenRules>,
+  ) {}
+
+  private of(def: EntityDef): { props: TokenProps; rules: TokenRules } {
+    let props = this.props.get(def.typeName);
+    if (!props) this.props.set(def.typeName, (props = tokenProps(def)));
+    const rules = this.rules.get(def.typeName);
+    if (!rules) throw new Error(`no token rules for ${def.typeName}`);
+    return { props, rules };
+  }
+
+  /** Issues a new token valid for `validitySeconds`; the previous one stops working. */
+  async createToken(def: EntityDef, tenantId: string, id: string, validitySeconds: number): Promise<void> {
+    const { props, rules } = this.of(def);
+    // Read first only for kinds whose rules depend on the profile (its enrollment mode).
+    let draw: () => string = newTokenValue;
+    if (rules.maxValiditySeconds || rules.checkCreate || rules.newToken) {
+      const record = await this.store.get(def, tenantId, id);
+      if (!record) throw entityNotFound(def.typeName, id);
+      const max = rules.maxValiditySeconds?.(record);
+      if (max !== undefined && validitySeconds > max) {
+        throw invalid(`The parameter 'tokenValidityInSeconds' must be an integer from 1 to ${max} for this profile; got '${validitySeconds}'.`, 'tokenValidityInSeconds');
+      }
+      await rules.checkCreate?.(record);
+      if (rules.newToken) draw = () => rules.newToken!(record);
+    }
+    for (;;) {
+      const now = this.clock.nowUs();
+      const token = draw();
+      const set: Record<string, unknown> = {
+        [props.value.name]: token,
+        [props.expires.name]: now + validitySeconds * 1_000_000,
+        [props.image.name]: null,
+      };
+      if (props.created) set[props.created.name] = now;
+      if (props.usage) set[props.usage.name] = 0;
+      if (props.modified) set[props.modified.name] = now;
+      const result = await this.store.update(def, tenantId, id, { set, token });
+      if (!result.ok && result.reason === 'duplicate-token') continue; // another profile holds this value: draw again
+      if (!result.ok) throw entityNotFound(def.typeName, id);
+      this.scheduleRender(def, result.record, token);
+      return;
+    }
+  }
+
+  /** Revokes the current token (a no-op success when there is none); its expiry becomes now. */
+  async revokeToken(def: EntityDef, tenantId: string, id: string): Promise<void> {
+    const { props } = this.of(def);
+    this.cancelRender(tenantId, id);
+    const now = this.clock.nowUs();
+    const set: Record<string, unknown> = { [props.value.name]: null, [props.expires.name]: now, [props.image.name]: null };
+    if (props.modified) set[props.modified.name] = now;
+    const result = await this.store.update(def, tenantId, id, { set, token: null });
+    if (!result.ok) throw entityNotFound(def.typeName, id);
+  }
+
+  /** The record with its derived values: the QR content and image of the current token (null without one). */
+  async present(def: EntityDef, r: AnyRecord): Promise<AnyRecord> {
+    const { props, rules } = this.of(def);
+    const token = r[props.value.name] as string | null;
+    if (token === null) return { ...r, [props.content.name]: null, [props.image.name]: null };
+    const content = rules.qrContent(r);
+    let png = (r[props.image.name] as string | null) ?? this.qr.peek(content);
+    if (png === undefined || png === null) {
+      png = await this.qr.render(content);
+      this.cancelRender(r.tenantId, r.id);
+      void this.saveImage(def, r.tenantId, r.id, token, png);
+    }
+    return { ...r, [props.content.name]: content, [props.image.name]: png };
+  }
+
+  /** Stops background rendering (at shutdown). */
+  close(): void {
+    for (const p of this.pendingRenders.values()) clearTimeout(p.timer);
+    this.pendingRenders.clear();
+  }
+
+  /** Forgets a deleted profile's pending render. */
+  forget(tenantId: string, id: string): void {
+    this.cancelRender(tenantId, id);
+  }
+
+  /** Caches a rendered image, only while the profile still holds that token. Best effort. */
+  private async saveImage(def: EntityDef, tenantId: string, id: string, token: string, png: string): Promise<void> {
+    const { props } = this.of(def);
+    await this.store.update(def, tenantId, id, { set: { [props.image.name]: png } }, { [props.value.name]: token }).catch(() => undefined);
+  }
+
+  /**
+   * Renders the token's QR code once the profile has had no createToken for RENDER_DELAY_MS. A burst
+   * of createToken on one profile moves the due time of its one pending render, which re-arms its
+   * timer when it fires early, rather than making a timer per call.
+   */
+  private scheduleRender(def: EntityDef, record: AnyRecord, token: string): void {
+    const key = `${record.tenantId}/${record.id}`;
+    const content = this.of(def).rules.qrContent(record);
+    const due = performance.now() + RENDER_DELAY_MS;
+    const pending = this.pendingRenders.get(key);
+    if (pending) {
+      Object.assign(pending, { content, token, due });
+      return;
+    }
+    const render: PendingRender = { def, content, token, due };
+    const fire = () => {
+      const wait = render.due - performance.now();
+      if (wait > 0) {
+        render.timer = setTimeout(fire, Math.ceil(wait)).unref();
+        return;
+      }
+      this.pendingRenders.delete(key);
+      const { content: c, token: t } = render;
+      this.qr
+        .render(c)
+        .then((png) => this.saveImage(def, record.tenantId, record.id, t, png))
+        .catch(() => undefined); // best effort: a read renders it anyway
+    };
+    render.timer = setTimeout(fire, RENDER_DELAY_MS).unref();
+    this.pendingRenders.set(key, render);
+  }
+
+  private cancelRender(tenantId: string, id: string): void {
+    const key = `${tenantId}/${id}`;
+    const pending = this.pendingRenders.get(key);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.pendingRenders.delete(key);
+    }
+  }
+}
+

@@ -1,0 +1,13 @@
+import { androidForWorkEnrollmentProfile } from './androidForWorkEnrollmentProfile.js';
+import type { EntityDef } from './edm.js';
+
+/**
+ * Every entity and singleton the server serves. Routing, `$metadata`, storage, snapshots, reset and
+ * the seed file iterate this list; adding an entity is a model file, its entry here, its domain
+ * behaviour (if any) and a migration.
+ */
+export const ENTITIES: readonly EntityDef[] = [androidForWorkEnrollmentProfile];
+
+export function entityByType(typeName: string): EntityDef | undefined {
+  return ENTITIES.find((e) => e.typeName === typeName);
+}
