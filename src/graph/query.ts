@@ -84,7 +84,7 @@ export function toCondition(node: FilterNode): Condition {
   switch (node.kind) {
     case 'and':
     case 'or':
-      return { kind: node.kind, left: toCondition(node.left), right: toCondition(node.right) };
+      return { kind: node.kind, operands: [toCondition(node.left), toCondition(node.right)] };
     case 'not':
       return { kind: 'not', operand: toCondition(node.operand) };
     case 'compare':
