@@ -3,10 +3,10 @@
  * parsing and checks against the entity definition, and the opaque keyset `$skiptoken`.
  */
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
-import type { EntityDef, PropertyDef } from '../model/edm.js';
+import type { ColumnDef, EdmType, EntityDef, PropertyDef } from '../model/edm.js';
 import type { Condition, OrderKey, Value } from '../store/query.js';
 import { errors } from './errors.js';
-import { parseFilter, type FilterNode } from './filter.js';
+import { parseFilter, type FilterNode, type FilterProperty, type FilterSchema, type FilterType } from './filter.js';
 import type { ApiVersion } from './path.js';
 
 const KNOWN = ['select', 'filter', 'orderby', 'top', 'skip', 'count', 'search', 'expand', 'skiptoken', 'format', 'apply', 'compute', 'levels', 'index', 'schemaversion', 'deltatoken'];
@@ -73,18 +73,49 @@ export function parseSelect(opts: QueryOptions, def: EntityDef): PropertyDef[] |
   return def.properties.filter((p) => chosen.has(p));
 }
 
-export function parseFilterOption(opts: QueryOptions, def: EntityDef): FilterNode | undefined {
+/** A property of an entity as `$filter` sees it, with the column the store compares (every filterable one has one). */
+export interface ColumnFilterProperty extends FilterProperty {
+  column: ColumnDef | undefined;
+}
+
+const FILTER_TYPES: Partial<Record<EdmType, FilterType>> = {
+  'Edm.String': { kind: 'string' },
+  'Edm.Int32': { kind: 'int32' },
+  'Edm.DateTimeOffset': { kind: 'datetime' },
+};
+
+const filterSchemas = new WeakMap<EntityDef, FilterSchema<ColumnFilterProperty>>();
+
+/** The entity as `$filter` sees it: the one place the parser meets the model. Built once per entity. */
+export function filterSchema(def: EntityDef): FilterSchema<ColumnFilterProperty> {
+  let schema = filterSchemas.get(def);
+  if (!schema) {
+    const byName = new Map<string, ColumnFilterProperty>();
+    for (const p of def.properties) {
+      const type = FILTER_TYPES[p.type] ?? { kind: 'other' as const, typeName: p.type };
+      // A property without a column (derived by the domain) is not filterable, whatever the model says.
+      byName.set(p.name.toLowerCase(), { name: p.name, type, filterable: !!p.filterable && !!p.column, nullable: p.nullable, column: p.column });
+    }
+    schema = { typeName: def.typeName, property: (name) => byName.get(name.toLowerCase()) };
+    filterSchemas.set(def, schema);
+  }
+  return schema;
+}
+
+export function parseFilterOption(opts: QueryOptions, def: EntityDef): FilterNode<ColumnFilterProperty> | undefined {
   const f = opts.given.get('filter');
-  return f ? parseFilter(f.value, def) : undefined;
+  return f ? parseFilter(f.value, filterSchema(def)) : undefined;
 }
 
 /** The filter tree in column terms, for the store. */
-export function toCondition(node: FilterNode): Condition {
-  const col = (p: PropertyDef) => p.column!;
+export function toCondition(node: FilterNode<ColumnFilterProperty>): Condition {
+  const col = (p: ColumnFilterProperty) => p.column!;
   switch (node.kind) {
+    case 'const':
+      return node;
     case 'and':
     case 'or':
-      return { kind: node.kind, left: toCondition(node.left), right: toCondition(node.right) };
+      return { kind: node.kind, operands: node.operands.map(toCondition) };
     case 'not':
       return { kind: 'not', operand: toCondition(node.operand) };
     case 'compare':

@@ -5,11 +5,13 @@
 import type { ColumnDef } from '../model/edm.js';
 import type { Dialect } from '../model/codecs.js';
 
-export type Value = string | number | null;
+/** Booleans go to SQLite as 1/0 (its Boolean columns are integers) and to PostgreSQL as true/false. */
+export type Value = string | number | boolean | null;
 export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
 export type Condition =
-  | { kind: 'and' | 'or'; left: Condition; right: Condition }
+  | { kind: 'const'; value: boolean }
+  | { kind: 'and' | 'or'; operands: Condition[] }
   | { kind: 'not'; operand: Condition }
   | { kind: 'compare'; op: CompareOp; column: ColumnDef; value: Value }
   | { kind: 'in'; column: ColumnDef; values: Value[] }
@@ -46,7 +48,7 @@ class Builder {
   constructor(private readonly dialect: Dialect) {}
 
   p(v: Value): string {
-    this.params.push(v);
+    this.params.push(typeof v === 'boolean' && this.dialect === 'sqlite' ? Number(v) : v);
     return this.dialect === 'postgres' ? `$${this.params.length}` : '?';
   }
 
@@ -59,15 +61,23 @@ class Builder {
     return c.notNull ? sql : `COALESCE(${sql}, FALSE)`;
   }
 
+  /**
+   * Each level of nesting here is a level of SQLite's expression tree, which stops at 1000: chains of
+   * one operator are one parenthesised list, and `in` is one SQL IN, however many operands.
+   */
   condition(c: Condition): string {
     switch (c.kind) {
+      case 'const':
+        return c.value ? 'TRUE' : 'FALSE';
       case 'and':
-      case 'or':
-        return `(${this.condition(c.left)} ${c.kind.toUpperCase()} ${this.condition(c.right)})`;
+      case 'or': {
+        const parts = flatten(c.kind, c.operands).map((o) => this.condition(o));
+        return parts.length ? `(${parts.join(` ${c.kind.toUpperCase()} `)})` : c.kind === 'and' ? 'TRUE' : 'FALSE';
+      }
       case 'not':
         return `(NOT ${this.condition(c.operand)})`;
       case 'in':
-        return `(${c.values.map((v) => this.compare(c.column, 'eq', v)).join(' OR ')})`;
+        return this.in(c.column, c.values);
       case 'compare':
         return this.compare(c.column, c.op, c.value);
       case 'match':
@@ -85,6 +95,16 @@ class Builder {
     if (op === 'ne') return c.notNull ? `(${col} <> ${this.p(v)})` : `(${c.name} IS NULL OR ${col} <> ${this.p(v)})`;
     const sqlOp = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
     return this.two(c, `(${col} ${sqlOp} ${this.p(v)})`);
+  }
+
+  private in(c: ColumnDef, values: Value[]): string {
+    const listed = values.filter((v) => v !== null);
+    const orNull = listed.length < values.length;
+    if (listed.length === 0) return orNull ? `(${c.name} IS NULL)` : 'FALSE';
+    if (listed.length === 1 && !orNull) return this.compare(c, 'eq', listed[0]!);
+    const inList = `(${this.col(c)} IN (${listed.map((v) => this.p(v)).join(', ')}))`;
+    // A listed null matches nulls; otherwise a null column is not in the list (false, not unknown).
+    return orNull ? `(${c.name} IS NULL OR ${inList})` : this.two(c, inList);
   }
 
   private match(c: ColumnDef, mode: 'startswith' | 'endswith' | 'contains', v: string): string {
@@ -136,6 +156,11 @@ class Builder {
   orderBy(keys: OrderKey[]): string {
     return keys.map((k) => `${this.col(k.column)} ${k.desc ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`).join(', ');
   }
+}
+
+/** The operands of an and/or, with nested ones of the same kind lifted into it. */
+function flatten(kind: 'and' | 'or', operands: Condition[]): Condition[] {
+  return operands.flatMap((o) => (o.kind === kind ? flatten(kind, o.operands) : [o]));
 }
 
 /**

@@ -19,6 +19,7 @@ type F =
   | { k: 'cmp'; op: 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le'; p: Prop; lit: Lit; flip: boolean }
   | { k: 'in'; p: Prop; lits: Lit[] }
   | { k: 'fn'; fn: 'startswith' | 'endswith' | 'contains'; p: Prop; v: string }
+  | { k: 'const'; v: boolean }
   | { k: 'not'; a: F }
   | { k: 'and' | 'or'; a: F; b: F };
 
@@ -36,7 +37,7 @@ function literalText(l: Lit): string {
     case 'date':
       return l.v;
     case 'int':
-      return String(l.v);
+      return Number.isNaN(l.v) ? 'NaN' : l.v === Infinity ? 'INF' : l.v === -Infinity ? '-INF' : String(l.v);
     case 'null':
       return 'null';
   }
@@ -52,6 +53,8 @@ function render(f: F): string {
       return `${f.p} in (${f.lits.map(literalText).join(', ')})`;
     case 'fn':
       return `${f.fn}(${f.p}, '${f.v.replace(/'/g, "''")}')`;
+    case 'const':
+      return String(f.v);
     case 'not':
       return `not (${render(f.a)})`;
     case 'and':
@@ -92,6 +95,8 @@ function evaluate(f: F, row: Row): boolean {
       if (typeof v !== 'string') return false;
       return f.fn === 'startswith' ? v.startsWith(f.v) : f.fn === 'endswith' ? v.endsWith(f.v) : v.includes(f.v);
     }
+    case 'const':
+      return f.v;
     case 'not':
       return !evaluate(f.a, row);
     case 'and':
@@ -157,7 +162,8 @@ describe('$filter/$orderby/$top agree with a plain TypeScript evaluation', () =>
           fc.constantFrom<Lit>({ type: 'date', v: '0001-01-01T00:00:00Z' }, { type: 'date', v: '2030-01-01T00:00:00+01:00' }, { type: 'null' }),
         );
       case 'int':
-        return fc.integer({ min: -2, max: 2 }).map((v): Lit => ({ type: 'int', v }));
+        // Integers, and literals compared by value: decimals, out-of-range integers, INF, NaN.
+        return fc.oneof(fc.integer({ min: -2, max: 2 }), fc.constantFrom(-1.5, -0.5, 0.5, 1.5, 3e9, -3e9, Infinity, -Infinity, NaN)).map((v): Lit => ({ type: 'int', v }));
     }
   };
 
@@ -178,6 +184,7 @@ describe('$filter/$orderby/$top agree with a plain TypeScript evaluation', () =>
       leaf,
       fc.record({ k: fc.constant('not' as const), a: tie('f') }),
       fc.record({ k: fc.constantFrom('and', 'or' as const), a: tie('f'), b: tie('f') }),
+      fc.record({ k: fc.constant('const' as const), v: fc.boolean() }),
     ),
   })).f;
 
