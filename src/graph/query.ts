@@ -3,7 +3,8 @@
  * parsing and checks against the entity definition, and the opaque keyset `$skiptoken`.
  */
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
-import type { ColumnDef, EdmType, EntityDef, PropertyDef } from '../model/edm.js';
+import { codecOf } from '../model/codecs.js';
+import { qualified, type ColumnDef, type EntityDef, type PropertyDef } from '../model/edm.js';
 import type { Condition, OrderKey, Value } from '../store/query.js';
 import { errors } from './errors.js';
 import { parseFilter, type FilterNode, type FilterProperty, type FilterSchema, type FilterType } from './filter.js';
@@ -78,11 +79,13 @@ export interface ColumnFilterProperty extends FilterProperty {
   column: ColumnDef | undefined;
 }
 
-const FILTER_TYPES: Partial<Record<EdmType, FilterType>> = {
-  'Edm.String': { kind: 'string' },
-  'Edm.Int32': { kind: 'int32' },
-  'Edm.DateTimeOffset': { kind: 'datetime' },
-};
+/** How `$filter` types a property: its codec says (src/model/codecs.ts). */
+function filterType(p: PropertyDef): FilterType {
+  const kind = p.derived ? undefined : codecOf(p).filter;
+  if (kind === undefined) return { kind: 'other', typeName: p.type };
+  if (kind === 'enum') return { kind: 'enum', typeName: qualified(p.enum!.name), members: p.enum!.members.map(([m]) => m) };
+  return { kind };
+}
 
 const filterSchemas = new WeakMap<EntityDef, FilterSchema<ColumnFilterProperty>>();
 
@@ -92,7 +95,7 @@ export function filterSchema(def: EntityDef): FilterSchema<ColumnFilterProperty>
   if (!schema) {
     const byName = new Map<string, ColumnFilterProperty>();
     for (const p of def.properties) {
-      const type = FILTER_TYPES[p.type] ?? { kind: 'other' as const, typeName: p.type };
+      const type = filterType(p);
       // A property without a column (derived by the domain) is not filterable, whatever the model says.
       byName.set(p.name.toLowerCase(), { name: p.name, type, filterable: !!p.filterable && !!p.column, nullable: p.nullable, column: p.column });
     }
