@@ -34,4 +34,6 @@ export interface EntityBehaviour {
   check?(record: AnyRecord): void;
   /** The record id a path key names (Microsoft's own samples address AOSP profiles as `AOSP-{id}`). */
   keyToId?(key: string): string;
+  /** A singleton's values when its tenant first reaches it (beyond the model's defaults). */
+  initial?(caller: Caller): Record<string, unknown>;
 }

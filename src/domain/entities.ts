@@ -54,14 +54,37 @@ export class EntityService {
     return this.store.count(def, tenantId, where);
   }
 
-  async get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord> {
-    const r = await this.store.get(def, tenantId, id);
+  async get(def: EntityDef, tenantId: string, id: string, caller?: Caller): Promise<AnyRecord> {
+    const r = def.exposed === 'singleton' && caller ? await this.ensure(def, caller) : await this.store.get(def, tenantId, id);
     if (!r) throw entityNotFound(def.typeName, id);
     return this.present(def, r);
   }
 
+  /**
+   * A singleton's record of the caller's tenant (its id is the tenant's), made with the model's
+   * defaults and the behaviour's initial values when the tenant first reaches it.
+   */
+  async ensure(def: EntityDef, caller: Caller): Promise<AnyRecord> {
+    const found = await this.store.get(def, caller.tenantId, caller.tenantId);
+    if (found) return found;
+    try {
+      return await this.store.insert(def, this.newRecord(def, caller.tenantId, caller.tenantId, this.behaviours.get(def.typeName)?.initial?.(caller) ?? {}));
+    } catch (err) {
+      // Another request of the tenant made it first.
+      const raced = await this.store.get(def, caller.tenantId, caller.tenantId);
+      if (raced) return raced;
+      throw err;
+    }
+  }
+
   /** A new record from the client's values (decoded), the model's defaults and the server's stamps. */
-  async create(def: EntityDef, tenantId: string, input: Record<string, unknown>, id: string = randomUUID()): Promise<AnyRecord> {
+  async create(def: EntityDef, tenantId: string, input: Record<string, unknown>): Promise<AnyRecord> {
+    const r = this.newRecord(def, tenantId, randomUUID(), input);
+    this.behaviours.get(def.typeName)?.check?.(r);
+    return this.present(def, await this.store.insert(def, r));
+  }
+
+  private newRecord(def: EntityDef, tenantId: string, id: string, input: Record<string, unknown>): AnyRecord {
     const now = this.clock.nowUs();
     const r: AnyRecord = { tenantId, id };
     for (const p of def.properties) {
@@ -72,12 +95,12 @@ export class EntityService {
       else if (p.default !== undefined) r[p.name] = decodeProperty({ ...p, required: false }, p.default);
       else r[p.name] = null;
     }
-    this.behaviours.get(def.typeName)?.check?.(r);
-    return this.present(def, await this.store.insert(def, r));
+    return r;
   }
 
   /** Applies the client's values (decoded) and the modification stamp. */
-  async update(def: EntityDef, tenantId: string, id: string, input: Record<string, unknown>): Promise<AnyRecord> {
+  async update(def: EntityDef, tenantId: string, id: string, input: Record<string, unknown>, caller?: Caller): Promise<AnyRecord> {
+    if (def.exposed === 'singleton' && caller) await this.ensure(def, caller);
     const check = this.behaviours.get(def.typeName)?.check;
     if (check) {
       const current = await this.store.get(def, tenantId, id);
@@ -97,7 +120,8 @@ export class EntityService {
     if (!(await this.store.delete(def, tenantId, id))) throw entityNotFound(def.typeName, id);
   }
 
-  act(def: EntityDef, action: string, tenantId: string, id: string, params: Record<string, unknown>, caller: Caller): Promise<unknown> {
+  async act(def: EntityDef, action: string, tenantId: string, id: string, params: Record<string, unknown>, caller: Caller): Promise<unknown> {
+    if (def.exposed === 'singleton') await this.ensure(def, caller);
     return this.handlers.get(`${def.typeName}.${action}`)!({ def, tenantId, id, params, caller });
   }
 

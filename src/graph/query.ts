@@ -207,7 +207,7 @@ export class SkipTokens {
       throw invalid;
     }
     if (parsed.b !== binding || !Array.isArray(parsed.k) || parsed.k.length !== keyCount) throw invalid;
-    if (!parsed.k.every((v) => v === null || typeof v === 'string' || typeof v === 'number')) throw invalid;
+    if (!parsed.k.every((v) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) throw invalid;
     return parsed.k as Value[];
   }
 

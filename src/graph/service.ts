@@ -1,3 +1,4 @@
+import type { Caller } from '../domain/behaviour.js';
 import type { EntityService } from '../domain/entities.js';
 import type { Principal } from '../identity/claims.js';
 import { authorize, type PolicyOptions } from '../identity/policy.js';
@@ -101,6 +102,11 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 const NO_CONTENT: GraphResponse = { status: 204, headers: {} };
+
+/** The caller as the domain sees it. */
+function caller(who: Principal): Caller {
+  return { tenantId: who.tenantId, ...(who.upn ? { upn: who.upn } : {}) };
+}
 
 /** The query options each kind of call takes. */
 const LIST_OPTIONS = ['select', 'filter', 'orderby', 'top', 'skip', 'count', 'skiptoken'];
@@ -223,9 +229,9 @@ export class GraphService {
         return method === 'GET' ? this.listPage(req, version, target.entity, tid, options) : this.create(req, version, target.entity, tid);
       case 'entity': {
         const id = this.recordId(target.entity, target.id, tid);
-        if (method === 'GET') return this.getEntity(req, version, target.entity, tid, id, options);
+        if (method === 'GET') return this.getEntity(req, version, target.entity, tid, id, options, caller(who));
         if (method === 'DELETE') return this.deleteEntity(target.entity, tid, id);
-        return this.updateEntity(req, version, target.entity, tid, id);
+        return this.updateEntity(req, version, target.entity, tid, id, caller(who));
       }
       case 'action':
         return this.runAction(req, target.entity, target.action, tid, this.recordId(target.entity, target.id, tid), who);
@@ -250,9 +256,9 @@ export class GraphService {
     return json(201, this.entityBody(req.baseUrl, version, def, created), { Location: entityUrl(req.baseUrl, version, def, created.id) });
   }
 
-  private async getEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string, options: QueryOptions): Promise<GraphResponse> {
+  private async getEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string, options: QueryOptions, who: Caller): Promise<GraphResponse> {
     const select = parseSelect(options, def);
-    const r = await this.deps.entities.get(def, tid, id);
+    const r = await this.deps.entities.get(def, tid, id, who);
     return json(200, { '@odata.context': contextUrl(req.baseUrl, version, def, { entity: true, select }), ...entityJson(def, r, select) });
   }
 
@@ -261,8 +267,8 @@ export class GraphService {
     return NO_CONTENT;
   }
 
-  private async updateEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string): Promise<GraphResponse> {
-    const updated = await this.deps.entities.update(def, tid, id, validateEntityBody(def, req.body, 'update'));
+  private async updateEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string, who: Caller): Promise<GraphResponse> {
+    const updated = await this.deps.entities.update(def, tid, id, validateEntityBody(def, req.body, 'update'), who);
     if (/(^|[,;\s])return=minimal($|[,;\s])/i.test(req.headers.prefer ?? '')) {
       return { status: 204, headers: { 'Preference-Applied': 'return=minimal' } };
     }
@@ -276,7 +282,7 @@ export class GraphService {
   private async runAction(req: GraphRequest, def: EntityDef, name: string, tid: string, id: string, who: Principal): Promise<GraphResponse> {
     const action = this.actionOf(def, name);
     const params = validateActionBody(action, req.body);
-    const value = await this.deps.entities.act(def, name, tid, id, params, { tenantId: tid, ...(who.upn ? { upn: who.upn } : {}) });
+    const value = await this.deps.entities.act(def, name, tid, id, params, caller(who));
     if (!action.returns) return NO_CONTENT;
     return json(200, { '@odata.context': `${req.baseUrl}/${req.path.split('/')[1]}/$metadata#${action.returns}`, value });
   }
@@ -308,7 +314,7 @@ export class GraphService {
     if (rows.length > limit) {
       rows.length = limit;
       const last = rows[limit - 1]!;
-      const token = this.skipTokens.encode(binding, ordering.properties.map((o) => (last[o.property.name] ?? null) as string | number | null));
+      const token = this.skipTokens.encode(binding, ordering.properties.map((o) => (last[o.property.name] ?? null) as string | number | boolean | null));
       body['@odata.nextLink'] = nextLink(req, version, options, token);
     }
     body.value = rows.map((r) => entityJson(def, r, select));
