@@ -1,13 +1,11 @@
 import type { EntityBehaviour } from '../domain/behaviour.js';
-import { withRole, type AnyRecord } from '../model/edm.js';
-import { androidForWorkEnrollmentProfile } from '../model/androidForWorkEnrollmentProfile.js';
+import type { AndroidForWorkEnrollmentProfile } from '../model/androidForWorkEnrollmentProfile.js';
+import type { AnyRecord } from '../model/edm.js';
 import { cloudDpcQrContent } from './qr.js';
-
-const token = withRole(androidForWorkEnrollmentProfile, 'token')!.name;
 
 /** androidForWorkEnrollmentProfile: a token, and the CloudDPC QR payload that carries it (SPEC §2). */
 export const androidForWorkBehaviour: EntityBehaviour = {
   tokens: {
-    qrContent: (r: AnyRecord) => cloudDpcQrContent(r[token] as string),
+    qrContent: (r: AnyRecord) => cloudDpcQrContent((r as unknown as AndroidForWorkEnrollmentProfile).tokenValue!),
   },
 };

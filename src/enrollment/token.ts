@@ -17,10 +17,10 @@ function randomByte(): number {
   return pool[next++]!;
 }
 
-/** A new enrollment token: 20 upper-case letters from the CSPRNG, without modulo bias (≈ 94 bits). */
-export function newTokenValue(): string {
+/** A new enrollment token: upper-case letters from the CSPRNG, without modulo bias (20 letters ≈ 94 bits). */
+export function newTokenValue(length = TOKEN_LENGTH): string {
   let out = '';
-  while (out.length < TOKEN_LENGTH) {
+  while (out.length < length) {
     const b = randomByte();
     if (b < LIMIT) out += ALPHABET[b % ALPHABET.length];
   }

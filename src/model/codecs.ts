@@ -154,7 +154,8 @@ export function codecOf(p: Pick<PropertyDef, 'type' | 'enum' | 'complex'>): Code
  */
 export function decodeProperty(p: PropertyDef, json: unknown): unknown {
   if (json === null) {
-    if (!p.nullable || p.required) throw invalid(`The property '${p.name}' cannot be null.`, p.name);
+    // A CSDL-nullable property the server keeps non-null (it has a default) refuses null too.
+    if (!p.nullable || p.required || p.column?.notNull) throw invalid(`The property '${p.name}' cannot be null.`, p.name);
     return null;
   }
   const v = codecOf(p).decode(json, p.name);
