@@ -1,3 +1,4 @@
+import { androidDeviceOwnerEnrollmentProfile } from './androidDeviceOwnerEnrollmentProfile.js';
 import { androidForWorkEnrollmentProfile } from './androidForWorkEnrollmentProfile.js';
 import type { EntityDef } from './edm.js';
 
@@ -6,7 +7,7 @@ import type { EntityDef } from './edm.js';
  * the seed file iterate this list; adding an entity is a model file, its entry here, its domain
  * behaviour (if any) and a migration.
  */
-export const ENTITIES: readonly EntityDef[] = [androidForWorkEnrollmentProfile];
+export const ENTITIES: readonly EntityDef[] = [androidForWorkEnrollmentProfile, androidDeviceOwnerEnrollmentProfile];
 
 export function entityByType(typeName: string): EntityDef | undefined {
   return ENTITIES.find((e) => e.typeName === typeName);
