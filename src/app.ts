@@ -8,7 +8,8 @@ import type { Config } from './config.js';
 import { dropConnection, registerControl } from './control/http.js';
 import { ControlPlane } from './control/plane.js';
 import { ConnectionDrop } from './faults/rules.js';
-import { BEHAVIOURS } from './domain/registry.js';
+import { behaviours } from './domain/registry.js';
+import { managedPlaySignupPage } from './pages/managed-play-signup.js';
 import { EntityService } from './domain/entities.js';
 import { EnrollmentTokens } from './enrollment/tokens.js';
 import { QrRenderer } from './enrollment/qr-renderer.js';
@@ -60,8 +61,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const keys = await KeyRing.open(store, clock);
   const verifier = new TokenVerifier(keys, clock, config.trustedIssuers);
   const qr = new QrRenderer({ threads: config.qrThreads, cacheSize: 1024 });
-  const tokenRules = new Map([...BEHAVIOURS].flatMap(([type, b]) => (b.tokens ? [[type, b.tokens] as const] : [])));
-  const entities = new EntityService(store, clock, new EnrollmentTokens(store, clock, qr, tokenRules), ENTITIES, BEHAVIOURS);
+  const domain = behaviours({ store, settings: control.controlStore, clock });
+  const tokenRules = new Map([...domain.behaviours].flatMap(([type, b]) => (b.tokens ? [[type, b.tokens] as const] : [])));
+  const entities = new EntityService(store, clock, new EnrollmentTokens(store, clock, qr, tokenRules), ENTITIES, domain.behaviours);
   const graph = new GraphService({ store, verifier, entities, policy: { allowAppOnly: config.allowAppOnly },
     paging: { pageSize: config.pageSize, maxPageSize: config.maxPageSize, secret: keys.deriveSecret('skiptoken') },
     onCall: control.onCall,
@@ -163,6 +165,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // /_admin/ (control API), /enrollment/android/enroll (devices), /metrics, and the request journal: src/control/.
   registerControl(fastify, control);
   fastify.register(import('./console/plugin.js')); // the web console at /console/ (src/console/, console/)
+  fastify.register(managedPlaySignupPage, { managedPlay: domain.managedPlay }); // the stand-in for Google's signup page
 
   await fastify.ready();
   return {

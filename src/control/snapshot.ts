@@ -249,7 +249,8 @@ function records(doc: Obj, def: EntityDef, nowUs: number, tokens: Set<string>): 
       if (item[p.name] !== undefined) r[p.name] = value(p);
       else if (p.required) fail(where, `'${p.name}' is required`);
     }
-    if (item.id === undefined) r.id = derivedId(label, tid, i, ...required.map((p) => String(r[p.name])));
+    if (def.exposed === 'singleton') r.id = tid; // one record per tenant, keyed by the tenant
+    else if (item.id === undefined) r.id = derivedId(label, tid, i, ...required.map((p) => String(r[p.name])));
     else if (typeof r.id !== 'string' || r.id === '' || r.id.length > 128) fail(where, "'id' must be a string of 1 to 128 characters");
     const created = withRole(def, 'created');
     for (const p of props) {

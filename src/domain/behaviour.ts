@@ -16,6 +16,8 @@ export interface ActionCall {
   /** Decoded parameters, by canonical name. */
   params: Record<string, unknown>;
   caller: Caller;
+  /** The public base URL (scheme, host, port) the call came in on, for URLs an action answers with. */
+  baseUrl: string;
 }
 
 /** Returns the action's value (for actions with a return type) or nothing. */
@@ -36,4 +38,6 @@ export interface EntityBehaviour {
   keyToId?(key: string): string;
   /** A singleton's values when its tenant first reaches it (beyond the model's defaults). */
   initial?(caller: Caller): Record<string, unknown>;
+  /** Values derived from a record (properties without a column), for reads. */
+  derive?(record: AnyRecord): Record<string, unknown>;
 }

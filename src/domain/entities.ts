@@ -120,14 +120,16 @@ export class EntityService {
     if (!(await this.store.delete(def, tenantId, id))) throw entityNotFound(def.typeName, id);
   }
 
-  async act(def: EntityDef, action: string, tenantId: string, id: string, params: Record<string, unknown>, caller: Caller): Promise<unknown> {
-    if (def.exposed === 'singleton') await this.ensure(def, caller);
-    return this.handlers.get(`${def.typeName}.${action}`)!({ def, tenantId, id, params, caller });
+  async act(def: EntityDef, action: string, call: { tenantId: string; id: string; params: Record<string, unknown>; caller: Caller; baseUrl: string }): Promise<unknown> {
+    if (def.exposed === 'singleton') await this.ensure(def, call.caller);
+    return this.handlers.get(`${def.typeName}.${action}`)!({ def, ...call });
   }
 
-  /** The record with the values its domain derives (QR content and image). */
+  /** The record with the values its domain derives (QR content and image, and the behaviour's own). */
   present(def: EntityDef, r: AnyRecord): Promise<AnyRecord> | AnyRecord {
-    return hasTokens(def) ? this.tokens.present(def, r) : r;
+    const derive = this.behaviours.get(def.typeName)?.derive;
+    const own = derive ? { ...r, ...derive(r) } : r;
+    return hasTokens(def) ? this.tokens.present(def, own) : own;
   }
 
   close(): void {

@@ -46,11 +46,18 @@ export function aospQrContent(record: AnyRecord): string {
   return Buffer.from(JSON.stringify(payload), 'utf8').toString('base64');
 }
 
-export const androidDeviceOwnerBehaviour: EntityBehaviour = {
-  tokens: {
-    qrContent: (r) => (AOSP_MODES.has(mode(r)) ? aospQrContent(r) : cloudDpcQrContent(profile(r).tokenValue!)),
-    maxValiditySeconds: (r) => (mode(r) === 'corporateOwnedAOSPUserlessDevice' ? AOSP_USERLESS_MAX_SECONDS : MAX_TOKEN_VALIDITY_SECONDS),
-    newToken: (r) => newTokenValue(SHORT_TOKEN_MODES.has(mode(r)) ? 8 : 20),
-  },
-  keyToId: (key) => (key.startsWith('AOSP-') ? key.slice('AOSP-'.length) : key),
-};
+/**
+ * `binding`: GMS-mode tokens need the tenant's Managed Google Play binding (AOSP does not use Google
+ * Play); while the tenant is not bound, createToken on such a profile is refused and changes nothing.
+ */
+export function androidDeviceOwnerBehaviour(binding: { requireBinding(r: AnyRecord, what: string): Promise<void> }): EntityBehaviour {
+  return {
+    tokens: {
+      qrContent: (r) => (AOSP_MODES.has(mode(r)) ? aospQrContent(r) : cloudDpcQrContent(profile(r).tokenValue!)),
+      maxValiditySeconds: (r) => (mode(r) === 'corporateOwnedAOSPUserlessDevice' ? AOSP_USERLESS_MAX_SECONDS : MAX_TOKEN_VALIDITY_SECONDS),
+      newToken: (r) => newTokenValue(SHORT_TOKEN_MODES.has(mode(r)) ? 8 : 20),
+      checkCreate: (r) => (AOSP_MODES.has(mode(r)) ? Promise.resolve() : binding.requireBinding(r, `A token of a ${mode(r)} profile`)),
+    },
+    keyToId: (key) => (key.startsWith('AOSP-') ? key.slice('AOSP-'.length) : key),
+  };
+}

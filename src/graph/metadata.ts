@@ -16,10 +16,14 @@ export function csdl(entities: readonly EntityDef[], version: ApiVersion): strin
   const served = entities.filter((e) => e.versions.includes(version));
   const enums = new Map<string, EnumTypeDef>();
   const complexes = new Map<string, ComplexTypeDef>();
+  const addComplex = (c: ComplexTypeDef): void => {
+    complexes.set(c.name, c);
+    for (const p of c.properties) if (p.complex) addComplex(p.complex);
+  };
   for (const e of served) {
     for (const p of [...e.properties, ...e.actions.flatMap((a) => a.parameters)]) {
       if (p.enum) enums.set(p.enum.name, p.enum);
-      if ('complex' in p && p.complex) complexes.set(p.complex.name, p.complex);
+      if ('complex' in p && p.complex) addComplex(p.complex);
     }
   }
   const out: string[] = [];

@@ -282,7 +282,7 @@ export class GraphService {
   private async runAction(req: GraphRequest, def: EntityDef, name: string, tid: string, id: string, who: Principal): Promise<GraphResponse> {
     const action = this.actionOf(def, name);
     const params = validateActionBody(action, req.body);
-    const value = await this.deps.entities.act(def, name, tid, id, params, caller(who));
+    const value = await this.deps.entities.act(def, name, { tenantId: tid, id, params, caller: caller(who), baseUrl: req.baseUrl });
     if (!action.returns) return NO_CONTENT;
     return json(200, { '@odata.context': `${req.baseUrl}/${req.path.split('/')[1]}/$metadata#${action.returns}`, value });
   }

@@ -124,6 +124,14 @@ const pngMimeContent: Codec = {
   fromSql: same,
 };
 
+/** A collection of a complex type the domain derives (never stored, never written by a client). */
+const derivedCollection: Codec = {
+  decode: (v, name) => wrongType(v, 'a collection', name),
+  encode: (v) => v,
+  toSql: () => null,
+  fromSql: () => null,
+};
+
 const enumCodecs = new WeakMap<EnumTypeDef, Codec>();
 
 export function codecOf(p: Pick<PropertyDef, 'type' | 'enum' | 'complex'>): Codec {
@@ -145,6 +153,7 @@ export function codecOf(p: Pick<PropertyDef, 'type' | 'enum' | 'complex'>): Code
     return c;
   }
   if (p.complex?.name === 'mimeContent') return pngMimeContent;
+  if (p.complex && p.type.startsWith('Collection(')) return derivedCollection;
   throw new Error(`no codec for type ${p.type}`);
 }
 

@@ -15,8 +15,8 @@ export interface EnumTypeDef {
 
 export interface ComplexTypeDef {
   readonly name: string;
-  /** As in CSDL: name, type, nullability. */
-  readonly properties: readonly { readonly name: string; readonly type: string; readonly nullable?: boolean }[];
+  /** As in CSDL: name, type, nullability (and the complex type a property has, to describe it too). */
+  readonly properties: readonly { readonly name: string; readonly type: string; readonly nullable?: boolean; readonly complex?: ComplexTypeDef }[];
 }
 
 /**

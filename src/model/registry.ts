@@ -1,5 +1,6 @@
 import { androidDeviceOwnerEnrollmentProfile } from './androidDeviceOwnerEnrollmentProfile.js';
 import { androidForWorkEnrollmentProfile } from './androidForWorkEnrollmentProfile.js';
+import { androidManagedStoreAccountEnterpriseSettings } from './androidManagedStoreAccountEnterpriseSettings.js';
 import type { EntityDef } from './edm.js';
 
 /**
@@ -7,7 +8,11 @@ import type { EntityDef } from './edm.js';
  * the seed file iterate this list; adding an entity is a model file, its entry here, its domain
  * behaviour (if any) and a migration.
  */
-export const ENTITIES: readonly EntityDef[] = [androidForWorkEnrollmentProfile, androidDeviceOwnerEnrollmentProfile];
+export const ENTITIES: readonly EntityDef[] = [
+  androidForWorkEnrollmentProfile,
+  androidDeviceOwnerEnrollmentProfile,
+  androidManagedStoreAccountEnterpriseSettings,
+];
 
 export function entityByType(typeName: string): EntityDef | undefined {
   return ENTITIES.find((e) => e.typeName === typeName);

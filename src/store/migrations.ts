@@ -204,6 +204,50 @@ $$`,
       ],
     },
   },
+  {
+    version: 8,
+    name: 'androidManagedStoreAccountEnterpriseSettings (one per tenant)',
+    sql: {
+      sqlite: [
+        `CREATE TABLE android_managed_store_account_enterprise_settings (
+  id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  bind_status TEXT NOT NULL,
+  owner_upn TEXT,
+  owner_organization TEXT,
+  enterprise_type TEXT NOT NULL,
+  last_app_sync_us INTEGER,
+  last_app_sync_status TEXT NOT NULL,
+  modified_us INTEGER,
+  enrollment_target TEXT NOT NULL,
+  target_group_ids TEXT NOT NULL,
+  device_owner_management_enabled INTEGER NOT NULL,
+  fully_managed_enrollment_enabled INTEGER NOT NULL,
+  initial_scope_tag_ids TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+)`,
+      ],
+      postgres: [
+        `CREATE TABLE android_managed_store_account_enterprise_settings (
+  id TEXT COLLATE "C" NOT NULL,
+  tenant_id TEXT COLLATE "C" NOT NULL,
+  bind_status TEXT COLLATE "C" NOT NULL,
+  owner_upn TEXT COLLATE "C",
+  owner_organization TEXT COLLATE "C",
+  enterprise_type TEXT COLLATE "C" NOT NULL,
+  last_app_sync_us BIGINT,
+  last_app_sync_status TEXT COLLATE "C" NOT NULL,
+  modified_us BIGINT,
+  enrollment_target TEXT COLLATE "C" NOT NULL,
+  target_group_ids TEXT NOT NULL,
+  device_owner_management_enabled BOOLEAN NOT NULL,
+  fully_managed_enrollment_enabled BOOLEAN NOT NULL,
+  initial_scope_tag_ids TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+)`,
+      ],
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -109,6 +109,7 @@ describe('snapshots', () => {
           tokenExpirationDateTime: 1_893_456_000_000_004, enrolledDeviceCount: 3,
         }],
         androidDeviceOwnerEnrollmentProfile: [],
+        androidManagedStoreAccountEnterpriseSettings: [],
       },
       devices: [{
         deviceId: 'd1', tenantId: '6f1c3a52-8d5e-4b0e-9a55-1f0c2b7d4e10', profileType: 'androidForWorkEnrollmentProfile', profileId: 'p1',
