@@ -258,6 +258,16 @@ export async function call(
   return { status: res.status, headers: res.headers, text, json };
 }
 
+/**
+ * The text of an Intune error: its nested message's `Message` up to the operation id (Intune's own
+ * errors nest a JSON text in `message`; see docs/errors.md). A plain message is returned as it is.
+ */
+export function intuneText(message: string): string {
+  if (!message.startsWith('{')) return message;
+  const nested = JSON.parse(message) as { Message: string };
+  return nested.Message.replace(/ - Operation ID \(for customer support\): .*$/s, '');
+}
+
 /** Asserts the Graph error envelope and headers; returns the error object. */
 export function graphError(res: Call, status: number, code: string): { code: string; message: string } {
   if (res.status !== status || res.json?.error?.code !== code) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Problem } from '../problem.js';
 
 /**
@@ -5,6 +6,12 @@ import { Problem } from '../problem.js';
  * handler writes an error body by hand. The envelope itself is written by `errorBody`.
  */
 export class GraphError extends Error {
+  /**
+   * Set on errors Intune itself produces (not Graph's gateway): the Intune front-end path of the
+   * request, which the nested message names (see `errorBody` and docs/errors.md).
+   */
+  intunePath?: string;
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -38,6 +45,10 @@ export const errors = {
     new GraphError(404, 'ResourceNotFound', `No HTTP resource was found that matches the request URI '${path}' for method '${method}'.`),
   methodNotAllowed: (method: string) =>
     new GraphError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not allowed for this resource.`),
+  /** Intune's answer to a method its route does not serve (a 400, not a 405: see docs/errors.md). */
+  noMethodMatch: (template: string, method: string, intunePath: string) =>
+    new GraphError(400, 'No method match route template',
+      `No OData route exists that match template ${template} with http verb ${method} for request /${INTUNE_SERVICE}/${intunePath}.`),
   notAcceptable: (message: string) => new GraphError(406, 'NotAcceptable', message),
   payloadTooLarge: (limit: number) =>
     new GraphError(413, 'RequestEntityTooLarge', `The request body exceeds the limit of ${limit} bytes.`),
@@ -58,12 +69,32 @@ export const errors = {
     }),
 } as const;
 
+/** The Intune service behind this family's routes, as its errors name it (docs/errors.md). */
+const INTUNE_SERVICE = 'AndroidSync/StatelessAndroidSyncFEService';
+const INTUNE_FRONT_END = 'https://fef.msua06.manage.microsoft.com';
+const INTUNE_API_VERSION = '5020-09-16';
+
+/**
+ * Intune's nested message: a JSON text (with Intune's CRLF indentation) whose Message carries an
+ * operation id, the activity id (the request's request-id) and the Intune front-end URL, as in the
+ * live answers the reference quotes (microsoft-graph-docs#11294, msgraph-beta-sdk-dotnet#659).
+ */
+function intuneMessage(text: string, intunePath: string, requestId: string): string {
+  const url = `${INTUNE_FRONT_END}/${INTUNE_SERVICE}/${intunePath.replace(/[()']/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}?api-version=${INTUNE_API_VERSION}`;
+  const message = `${text} - Operation ID (for customer support): ${randomUUID()} - Activity ID: ${requestId} - Url: ${url}`;
+  const fields: [string, string][] = [
+    ['_version', '3'], ['Message', JSON.stringify(message)], ['CustomApiErrorPhrase', '""'], ['RetryAfter', 'null'],
+    ['ErrorSourceService', '""'], ['HttpHeaders', JSON.stringify('{}')],
+  ];
+  return `{\r\n${fields.map(([k, v]) => `  "${k}": ${v}`).join(',\r\n')}\r\n}`;
+}
+
 /** The Graph error envelope. `date` is written without a zone designator, as the live service does. */
 export function errorBody(err: GraphError, requestId: string, clientRequestId: string, now: Date): string {
   return JSON.stringify({
     error: {
       code: err.code,
-      message: err.message,
+      message: err.intunePath === undefined ? err.message : intuneMessage(err.message, err.intunePath, requestId),
       innerError: {
         date: now.toISOString().slice(0, 19),
         'request-id': requestId,

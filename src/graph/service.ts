@@ -5,6 +5,7 @@ import { authorize, type PolicyOptions } from '../identity/policy.js';
 import type { TokenVerifier } from '../identity/verify.js';
 import type { ActionDef, AnyRecord, EntityDef } from '../model/edm.js';
 import { ENTITIES } from '../model/registry.js';
+import { Problem } from '../problem.js';
 import type { Store } from '../store/store.js';
 import { parseBatch, runBatch } from './batch.js';
 import { errorBody, errors, fromProblem, type GraphError } from './errors.js';
@@ -103,6 +104,46 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 const NO_CONTENT: GraphResponse = { status: 204, headers: {} };
 
+/** The Problems that are Intune's own answers (not Graph's gateway's): they carry Intune's nested message. */
+const INTUNE_KINDS: ReadonlySet<Problem['kind']> = new Set(['notFound', 'forbidden', 'conflict']);
+
+/** A deviceManagement target as Intune's front end writes its path; undefined for the gateway's own documents. */
+function intunePathOf(target: Target): string | undefined {
+  switch (target.kind) {
+    case 'singleton':
+      return 'deviceManagement';
+    case 'collection':
+      return `deviceManagement/${target.entity.setName}`;
+    case 'count':
+      return `deviceManagement/${target.entity.setName}/$count`;
+    case 'entity':
+    case 'action': {
+      const record = target.id === null ? `deviceManagement/${target.entity.setName}` : `deviceManagement/${target.entity.setName}('${target.id}')`;
+      return target.kind === 'entity' ? record : `${record}/microsoft.management.services.api.${target.action}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Intune's OData route template of a target, as its "No method match" errors name it. */
+function routeTemplate(target: Target): string {
+  switch (target.kind) {
+    case 'singleton':
+      return '~/singleton';
+    case 'collection':
+      return '~/singleton/navigation';
+    case 'count':
+      return '~/singleton/navigation/$count';
+    case 'entity':
+      return target.id === null ? '~/singleton/navigation' : '~/singleton/navigation/key';
+    case 'action':
+      return target.id === null ? '~/singleton/navigation/action' : '~/singleton/navigation/key/action';
+    default:
+      return '~';
+  }
+}
+
 /** The caller as the domain sees it. */
 function caller(who: Principal): Caller {
   return { tenantId: who.tenantId, ...(who.upn ? { upn: who.upn } : {}) };
@@ -138,7 +179,21 @@ export class GraphService {
     try {
       return await this.route(req);
     } catch (err) {
-      throw fromProblem(err) ?? err;
+      const known = fromProblem(err);
+      if (!known) throw err;
+      // Errors Intune produces (its domain's refusals) carry its nested message (docs/errors.md).
+      if (err instanceof Problem && INTUNE_KINDS.has(err.kind)) known.intunePath = this.intunePath(req.path);
+      return Promise.reject(known);
+    }
+  }
+
+  /** The request's path as Intune's front end names it, for its nested messages. */
+  private intunePath(path: string): string | undefined {
+    try {
+      const parsed = this.parsePath(path);
+      return parsed && intunePathOf(parsed.target);
+    } catch {
+      return undefined;
     }
   }
 
@@ -207,9 +262,16 @@ export class GraphService {
     };
   }
 
+  /**
+   * A method the route does not serve: on deviceManagement's routes, Intune's 400 "No method match
+   * route template" naming its OData template; on the gateway's own documents, 405.
+   */
   private checkMethod(target: Target, method: string): void {
     const allowed = target.kind === 'entity' && target.id === null ? SINGLETON_METHODS : METHODS[target.kind];
-    if (!allowed.includes(method)) throw errors.methodNotAllowed(method);
+    if (allowed.includes(method)) return;
+    const path = intunePathOf(target);
+    if (path === undefined) throw errors.methodNotAllowed(method);
+    throw errors.noMethodMatch(routeTemplate(target), method, path);
   }
 
   private execute(req: GraphRequest, version: ApiVersion, target: Target, method: string, who: Principal): Promise<GraphResponse> | GraphResponse {
@@ -269,10 +331,13 @@ export class GraphService {
 
   private async updateEntity(req: GraphRequest, version: ApiVersion, def: EntityDef, tid: string, id: string, who: Caller): Promise<GraphResponse> {
     const updated = await this.deps.entities.update(def, tid, id, validateEntityBody(def, req.body, 'update'), who);
-    if (/(^|[,;\s])return=minimal($|[,;\s])/i.test(req.headers.prefer ?? '')) {
-      return { status: 204, headers: { 'Preference-Applied': 'return=minimal' } };
+    // Intune answers a PATCH 204 with no body, whatever its docs say (docs-contrib #6570, #8701: "by
+    // design"); the entity comes back only when the client asks for it.
+    const prefer = req.headers.prefer ?? '';
+    if (/(^|[,;\s])return=representation($|[,;\s])/i.test(prefer)) {
+      return json(200, this.entityBody(req.baseUrl, version, def, updated), { 'Preference-Applied': 'return=representation' });
     }
-    return json(200, this.entityBody(req.baseUrl, version, def, updated));
+    return { status: 204, headers: /(^|[,;\s])return=minimal($|[,;\s])/i.test(prefer) ? { 'Preference-Applied': 'return=minimal' } : {} };
   }
 
   private actionOf(def: EntityDef, name: string): ActionDef {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type JWK, type JWTPayload } from 'jose';
 import {
-  call, cli, createProfile, graphError, newTenant, PROFILES, RO, RW, startServer, type Call, type TestServer, type ProfileRecord } from '../helpers.js';
+  call, cli, createProfile, graphError, newTenant, PROFILES, RO, RW, startServer, type Call, type TestServer, type ProfileRecord, intuneText } from '../helpers.js';
 
 const PERSONAL_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -307,7 +307,7 @@ describe('tenancy', () => {
       const foreign = graphError(await call(server.url, method, `${PROFILES}/${profileA.id}${suffix}`, opts(tokenB)), 404, 'ResourceNotFound');
       const unknown = graphError(await call(server.url, method, `${PROFILES}/${unknownId}${suffix}`, opts(tokenB)), 404, 'ResourceNotFound');
       // Same answer as for an id that exists nowhere (only the id in the text differs).
-      assert.equal(foreign.message.replaceAll(profileA.id, '{id}'), unknown.message.replaceAll(unknownId, '{id}'), what);
+      assert.equal(intuneText(foreign.message).replaceAll(profileA.id, '{id}'), intuneText(unknown.message).replaceAll(unknownId, '{id}'), what);
     }
     const list = await call(server.url, 'GET', PROFILES, { token: tokenB });
     assert.equal(list.status, 200);

@@ -99,7 +99,8 @@ describe('JSON batching', () => {
       { id: '3', method: 'PUT', url: `${REL}/x` },
     ]);
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json.responses.map((r: { status: number }) => r.status), [400, 400, 405]);
+    assert.deepEqual(res.json.responses.map((r: { status: number }) => r.status), [400, 400, 400]);
+    assert.equal(res.json.responses[2].body.error.code, 'No method match route template');
     assert.equal(res.json.responses[0].body.error.message, "Resource not found for the segment 'widgets'.");
   });
 });

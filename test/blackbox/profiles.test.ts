@@ -80,10 +80,17 @@ describe('enrollment profiles: the seven operations', () => {
     assert.deepEqual(b.json.value, a.json.value);
   });
 
-  it('updates with PATCH (200 + entity) and with Prefer: return=minimal (204)', async () => {
+  it('updates with PATCH: 204 without a body as Intune answers, 200 + entity with Prefer: return=representation', async () => {
     const p = await createProfile(server.url, token, { displayName: 'before', description: 'd' });
-    const res = await call(server.url, 'PATCH', `${PROFILES}/${p.id}`, { token, body: { displayName: 'after' } });
+    const plain = await call(server.url, 'PATCH', `${PROFILES}/${p.id}`, { token, body: { displayName: 'after' } });
+    assert.equal(plain.status, 204);
+    assert.equal(plain.text, '');
+    assert.equal(plain.headers.get('content-type'), null);
+    assert.equal((await server.stored(tenant, p.id))?.displayName, 'after');
+    const res = await call(server.url, 'PATCH', `${PROFILES}/${p.id}`, { token, body: { displayName: 'after' }, headers: { Prefer: 'return=representation' } });
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('preference-applied'), 'return=representation');
+    assert.equal(res.json['@odata.context'], `${server.url}/beta/$metadata#deviceManagement/androidForWorkEnrollmentProfiles/$entity`);
     assert.equal(res.json.displayName, 'after');
     assert.equal(res.json.description, 'd');
     assert.ok(res.json.lastModifiedDateTime > p.lastModifiedDateTime);

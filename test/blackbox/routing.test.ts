@@ -55,7 +55,7 @@ describe('versions', () => {
       assert.equal(got.json['@odata.context'], `${ctxSet}/$entity`);
       assert.equal(got.json.displayName, `on ${version}`);
 
-      const patched = await call(server.url, 'PATCH', `${base}/${id}`, { token, body: { displayName: `patched on ${version}` } });
+      const patched = await call(server.url, 'PATCH', `${base}/${id}`, { token, body: { displayName: `patched on ${version}` }, headers: { Prefer: 'return=representation' } });
       assert.equal(patched.status, 200, patched.text);
       assert.equal(patched.json['@odata.context'], `${ctxSet}/$entity`);
       assert.equal(patched.json.displayName, `patched on ${version}`);
@@ -96,7 +96,7 @@ describe('URL forms', () => {
     assert.equal(got.json.id, id);
 
     const patched = await call(server.url, 'PATCH', keyed, { token, body: { displayName: 'keyed patched' } });
-    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.status, 204, patched.text);
     assert.equal((await server.stored(tenant, id))?.displayName, 'keyed patched');
 
     assert.equal((await call(server.url, 'POST', `${keyed}/createToken`, { token, body: { tokenValidityInSeconds: 60 } })).status, 204);
@@ -206,23 +206,26 @@ describe('unknown things', () => {
     assert.deepEqual(await server.storedAll(tenant).then((all) => all.filter((p) => p.id === id)), []);
   });
 
-  test('a wrong method on a known path is 405 in the Graph envelope and changes nothing', async () => {
+  test('a wrong method on a known path is Intune\'s 400 "No method match route template" and changes nothing', async () => {
     const { id } = await createProfile(server.url, token, { displayName: 'methods' });
     const before = (await server.storedAll(tenant)).map(row);
-    const cases: [string, string, unknown][] = [
-      ['PUT', `${collection('beta')}/${id}`, { displayName: 'put' }],
-      ['POST', `${collection('beta')}/${id}`, { displayName: 'post' }],
-      ['DELETE', collection('beta'), undefined],
-      ['PATCH', collection('beta'), { displayName: 'patch all' }],
-      ['GET', `${collection('beta')}/${id}/createToken`, undefined],
-      ['GET', `${collection('beta')}/${id}/revokeToken`, undefined],
-      ['DELETE', `${collection('beta')}/${id}/createToken`, undefined],
+    const key = `androidForWorkEnrollmentProfiles('${id}')`;
+    const cases: [string, string, unknown, string, string][] = [
+      ['PUT', `${collection('beta')}/${id}`, { displayName: 'put' }, '~/singleton/navigation/key', key],
+      ['POST', `${collection('beta')}/${id}`, { displayName: 'post' }, '~/singleton/navigation/key', key],
+      ['DELETE', collection('beta'), undefined, '~/singleton/navigation', SET],
+      ['PATCH', collection('beta'), { displayName: 'patch all' }, '~/singleton/navigation', SET],
+      ['GET', `${collection('beta')}/${id}/createToken`, undefined, '~/singleton/navigation/key/action', `${key}/microsoft.management.services.api.createToken`],
+      ['GET', `${collection('beta')}/${id}/revokeToken`, undefined, '~/singleton/navigation/key/action', `${key}/microsoft.management.services.api.revokeToken`],
+      ['DELETE', `${collection('beta')}/${id}/createToken`, undefined, '~/singleton/navigation/key/action', `${key}/microsoft.management.services.api.createToken`],
     ];
-    for (const [method, path, body] of cases) {
+    for (const [method, path, body, template, intunePath] of cases) {
       const res = await call(server.url, method, path, body === undefined ? { token } : { token, body });
-      graphError(res, 405, res.json?.error?.code);
-      assert.equal(res.status, 405, `${method} ${path}`);
+      const e = graphError(res, 400, 'No method match route template');
+      assert.equal(e.message, `No OData route exists that match template ${template} with http verb ${method} for request /AndroidSync/StatelessAndroidSyncFEService/deviceManagement/${intunePath}.`);
     }
+    // The gateway's own documents still answer 405.
+    graphError(await call(server.url, 'DELETE', '/beta/$metadata'), 405, 'MethodNotAllowed');
     assert.deepEqual((await server.storedAll(tenant)).map(row), before);
   });
 

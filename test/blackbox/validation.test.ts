@@ -234,6 +234,7 @@ describe('update body', () => {
     const res = await call(server.url, 'PATCH', `${PROFILES}/${target}`, {
       token,
       body: { DisplayName: 'After', description: null, id: 'other-id', tokenValue: 'AAAAAAAAAAAAAAAAAAAA', enrolledDeviceCount: 9 },
+      headers: { Prefer: 'return=representation' },
     });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.id, target);
