@@ -179,7 +179,7 @@ const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane }> = async (app, { p
     const devices = await plane.controlStore.listDevices(tenant?.toLowerCase());
     return sendJson(reply, 200, {
       value: devices.map((d) => ({
-        deviceId: d.deviceId, tenantId: d.tenantId, profileId: d.profileId, serialNumber: d.serialNumber, model: d.model,
+        deviceId: d.deviceId, tenantId: d.tenantId, profileType: d.profileType, profileId: d.profileId, serialNumber: d.serialNumber, model: d.model,
         enrolledDateTime: formatUs(d.enrolledUs),
       })),
     });
