@@ -138,12 +138,13 @@ export interface Ordering {
   canonical: string;
 }
 
-/** `$orderby=displayName desc,createdDateTime` (default: createdDateTime, id), with `id` appended as tiebreaker. */
+/** `$orderby=a desc,b` (default: the creation time, then id), with `id` appended as tiebreaker. */
 export function parseOrderBy(opts: QueryOptions, def: EntityDef): Ordering {
   const o = opts.given.get('orderby');
   const byName = props(def);
   const out: { property: PropertyDef; desc: boolean }[] = [];
-  const items = o ? o.value.split(',') : ['createdDateTime'];
+  const created = def.properties.find((p) => p.role === 'created');
+  const items = o ? o.value.split(',') : created ? [created.name] : [];
   for (const raw of items) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$/i.exec(raw);
     if (!m) throw errors.badRequest(`Invalid ${o?.name ?? '$orderby'}: '${raw.trim()}' is not 'property [asc|desc]'.`);
