@@ -151,7 +151,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 15_000);
+    // A bound on a hang, not on speed: a loaded machine may take long to load modules and migrate.
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
     proc.stderr!.on('data', (d: Buffer) => {
       out += d;
       const m = /serving Microsoft Graph on (http\S+)\/v1\.0/.exec(out);

@@ -70,8 +70,9 @@ describe('durability and shutdown', () => {
       const tenant = newTenant();
       const token = await server.token({ tenantId: tenant });
       const p = await createProfile(server.url, token);
-      // Every createToken takes 400 ms, so the requests are surely in flight when SIGTERM arrives.
-      const rule = await server.admin('POST', '/_admin/faults', { operation: 'createToken', latencyMs: 400 });
+      // Every createToken waits 3 s in a fault rule; SIGTERM goes once the rule has seen all 20, so
+      // each of them is in flight when it arrives, however slow the machine.
+      const rule = await server.admin('POST', '/_admin/faults', { operation: 'createToken', latencyMs: 3000 });
       assert.equal(rule.status, 201, rule.text);
       const inflight = Array.from({ length: 20 }, () =>
         call(server.url, 'POST', `${PROFILES}/${p.id}/createToken`, { token, body: { tokenValidityInSeconds: 60 } }).then(
@@ -79,7 +80,8 @@ describe('durability and shutdown', () => {
           () => 'refused',
         ),
       );
-      await new Promise((r) => setTimeout(r, 150));
+      const hits = async () => ((await server.admin('GET', '/_admin/faults')).json.value as { id: string; hits: number }[]).find((f) => f.id === rule.json.id)?.hits ?? 0;
+      while ((await hits()) < 20) await new Promise((r) => setTimeout(r, 20));
       const code = await server.stop();
       assert.equal(code, 0);
       const statuses = await Promise.all(inflight);
