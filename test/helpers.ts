@@ -152,7 +152,10 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   proc.stdout!.on('data', (d: Buffer) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
     // A bound on a hang, not on speed: a loaded machine may take long to load modules and migrate.
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // a server left running would keep the test process (and the suite) alive
+      reject(new Error(`server did not start:\n${out}`));
+    }, 60_000);
     proc.stderr!.on('data', (d: Buffer) => {
       out += d;
       const m = /serving Microsoft Graph on (http\S+)\/v1\.0/.exec(out);
