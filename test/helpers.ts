@@ -17,7 +17,7 @@ import { mintAccessToken, type MintOptions } from '../src/identity/mint.js';
 import type { StorageConfig } from '../src/config.js';
 import { openStore as openConfiguredStore } from '../src/server.js';
 import type { Store } from '../src/store/store.js';
-import type { EntityDef } from '../src/model/edm.js';
+import type { EntityDef, EntityRecord } from '../src/model/edm.js';
 import { createTestDatabase, TEST_STORE, type TestDatabase } from './pg-helpers.js';
 import { androidForWorkEnrollmentProfile, type AndroidForWorkEnrollmentProfile } from '../src/model/androidForWorkEnrollmentProfile.js';
 import { SystemClock } from '../src/time.js';
@@ -95,6 +95,8 @@ export interface TestServer {
   /** Direct read of the store, to check what a call left behind. */
   stored(tenantId: string, id: string): Promise<ProfileRecord | undefined>;
   storedAll(tenantId: string): Promise<ProfileRecord[]>;
+  /** Direct read of any entity's record (a singleton's id is its tenant's), typed from its definition. */
+  storedOf<D extends EntityDef>(def: D, tenantId: string, id: string): Promise<EntityRecord<D> | undefined>;
   /** Opens another connection to this server's store (the caller closes it). */
   openStore(): Promise<Store>;
   /** SIGTERM and wait for exit; returns the exit code. */
@@ -195,6 +197,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     async stored(tenantId, id) {
       return (await (await openStore()).store.get(androidForWorkEnrollmentProfile, tenantId, id)) as ProfileRecord | undefined;
+    },
+    async storedOf<D extends EntityDef>(def: D, tenantId: string, id: string) {
+      return (await (await openStore()).store.get(def, tenantId, id)) as EntityRecord<D> | undefined;
     },
     async storedAll(tenantId) {
       const def = androidForWorkEnrollmentProfile as EntityDef;

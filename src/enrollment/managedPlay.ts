@@ -63,6 +63,15 @@ export class ManagedPlay {
     }
   }
 
+  /**
+   * Marks the single-use setting `key` (stored as `text`) used. True for one caller only: each claim
+   * writes a value of its own (a nonce), so a caller that lost the race does not read back its value.
+   */
+  private async claim(key: string, text: string, value: object): Promise<boolean> {
+    const used = JSON.stringify({ ...value, used: true, claim: random(12) });
+    return (await this.deps.settings.replaceSetting(key, text, used)) === used;
+  }
+
   /** The page of a signup link: its host name, while the link is unused. */
   async signupPage(id: string): Promise<{ hostName: string } | undefined> {
     const text = await this.deps.settings.getSetting(signupKey(id));
@@ -76,8 +85,7 @@ export class ManagedPlay {
     const text = await this.deps.settings.getSetting(key);
     if (!text) return undefined;
     const link = JSON.parse(text) as { tenantId: string; hostName: string; used?: boolean };
-    const used = JSON.stringify({ ...link, used: true });
-    if (link.used || (await this.deps.settings.replaceSetting(key, text, used)) !== used) return undefined;
+    if (link.used || !(await this.claim(key, text, link))) return undefined;
     const token = random(24);
     await this.deps.settings.initSetting(enterpriseTokenKey(token), JSON.stringify({ tenantId: link.tenantId, used: false }));
     return `https://${link.hostName}/?enterpriseToken=${encodeURIComponent(token)}`;
@@ -109,8 +117,7 @@ export class ManagedPlay {
         const text = await this.deps.settings.getSetting(key);
         const held = text && (JSON.parse(text) as { tenantId: string; used: boolean });
         if (!held || held.used || held.tenantId !== tenantId) throw refused;
-        const used = JSON.stringify({ ...held, used: true });
-        if ((await this.deps.settings.replaceSetting(key, text, used)) !== used) throw refused;
+        if (!(await this.claim(key, text, held))) throw refused;
         await this.set(tenantId, {
           bindStatus: 'boundAndValidated',
           ownerUserPrincipalName: caller.upn ?? null,
