@@ -107,7 +107,7 @@ export class EntityService {
       if (!current) throw entityNotFound(def.typeName, id);
       check({ ...current, ...input });
     }
-    const set: Record<string, unknown> = { ...input };
+    const set: Record<string, unknown> = { ...input, ...(hasTokens(def) ? this.tokens.onUpdate(def) : {}) };
     const modified = def.properties.find((p) => p.role === 'modified');
     if (modified) set[modified.name] = this.clock.nowUs();
     const result = await this.store.update(def, tenantId, id, { set });

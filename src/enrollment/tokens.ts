@@ -144,6 +144,15 @@ export class EnrollmentTokens {
     return { ...r, [props.content.name]: content, [props.image.name]: png };
   }
 
+  /**
+   * What an update of the record's other properties also sets: the cached QR image is dropped, since
+   * the QR content may derive from them (an AOSP payload carries the Wi-Fi settings). A read renders
+   * it again (from the renderer's cache when the content did not change).
+   */
+  onUpdate(def: EntityDef): Record<string, unknown> {
+    return { [this.of(def).props.image.name]: null };
+  }
+
   /** Stops background rendering (at shutdown). */
   close(): void {
     for (const p of this.pendingRenders.values()) clearTimeout(p.timer);
