@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authorityPlugin } from './authority/plugin.js';
 import { drainOnClose } from './http-drain.js';
@@ -101,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       void sendError(reply, req, graphErr);
     },
     serverFactory,
+    schemaController: { compilersFactory: { buildValidator: lazyCompiler('@fastify/ajv-compiler') as never, buildSerializer: lazyCompiler('@fastify/fast-json-stringify-compiler') as never } },
   });
 
   // Graph's headers on every response, errors included.
@@ -179,6 +181,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       await control.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * One of Fastify's schema compilers, loaded when a route with a schema first needs it. No route has
+ * one, so ajv and fast-json-stringify (a good part of Fastify's load time) stay unloaded.
+ */
+function lazyCompiler(id: string): (...args: unknown[]) => unknown {
+  let build: ((...args: unknown[]) => unknown) | undefined;
+  return (...args) => {
+    build ??= (createRequire(createRequire(import.meta.url).resolve('fastify'))(id) as () => (...a: unknown[]) => unknown)();
+    return build(...args);
   };
 }
 

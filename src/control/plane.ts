@@ -8,7 +8,7 @@
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ControllableClock } from '../clock.js';
 import { DeviceEnrollment, ENROLL_PATH } from '../enrollment/devices.js';
 import { FaultEngine } from '../faults/engine.js';
@@ -41,11 +41,11 @@ export async function openControlStore(store: Store, storage: StorageConfig): Pr
   throw new Error(`no control store for a ${store.kind} store`);
 }
 
-/** Reads a seed file (JSON, or YAML for .yaml/.yml). */
+/** Reads a seed file (JSON, or YAML for .yaml/.yml: yaml is loaded for a YAML file only). */
 export function readSeedFile(file: string): unknown {
   const text = readFileSync(file, 'utf8');
   try {
-    return /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    return /\.ya?ml$/i.test(file) ? (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text) : JSON.parse(text);
   } catch (err) {
     throw new Error(`seed file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
