@@ -16,6 +16,7 @@ import { JSON_CONTENT_TYPE } from './graph/serialize.js';
 import { GraphService } from './graph/service.js';
 import { GraphFront, graphHeaderPairs, jsonBody } from './graph/http.js';
 import { KeyRing } from './identity/keys.js';
+import { mintAccessToken, type MintOptions } from './identity/mint.js';
 import { TokenVerifier } from './identity/verify.js';
 import { StoreUnavailableError } from './store/errors.js';
 import type { Store } from './store/store.js';
@@ -45,6 +46,8 @@ export interface App {
   graph: GraphService;
   /** Throttling, clock, faults, enrollment and the control API (src/control/). */
   control: ControlPlane;
+  /** Mints an access token this server accepts, on the server's clock (`POST /_admin/tokens`, `startServer().mintToken`). */
+  mintToken(opts: Omit<MintOptions, 'nowSeconds'>): Promise<string>;
   /** Closes the HTTP server (waiting for in-flight requests), the QR workers and the store. */
   close(): Promise<void>;
 }
@@ -159,8 +162,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // The local Entra-style authority (/{tenant}/oauth2/v2.0/token, discovery, keys): src/authority/.
   fastify.register(authorityPlugin, { keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl });
   // /_admin/ (control API), /enrollment/android/enroll (devices), /metrics, and the request journal: src/control/.
-  registerControl(fastify, control);
+  const mintToken = (opts: Omit<MintOptions, 'nowSeconds'>) => mintAccessToken(keys, { ...opts, nowSeconds: Math.floor(clock.nowUs() / 1e6) });
+  registerControl(fastify, control, mintToken);
   fastify.register(import('./console/plugin.js')); // the web console at /console/ (src/console/, console/)
+  fastify.get('/', async (_req, reply) => reply.redirect('/console/', 302)); // a browser pointed at the server finds the console
 
   await fastify.ready();
   return {
@@ -169,6 +174,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     profiles,
     graph,
     control,
+    mintToken,
     async close() {
       const stopDraining = drain.start(); // see http-drain.ts: keep-alive connections must not hold close() up
       try {
