@@ -29,6 +29,32 @@ export async function openStore(storage: StorageConfig, serving = false): Promis
   }
 }
 
+/**
+ * Whether a server has already made this store (without creating anything): the SQLite file in
+ * the data directory, or the migrations table in the PostgreSQL database. Throws when the database
+ * cannot be reached.
+ */
+export async function storeExists(storage: StorageConfig): Promise<boolean> {
+  switch (storage.kind) {
+    case 'sqlite':
+      return existsSync(join(resolve(storage.dataDir), SQLITE_FILE));
+    case 'memory':
+      return false;
+    case 'postgres': {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: storage.url, connectionTimeoutMillis: storage.timeoutMs ?? 5000 });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ found: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS found");
+        return rows[0]?.found === true;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+  }
+}
+
 export function describeStorage(storage: StorageConfig): string {
   switch (storage.kind) {
     case 'sqlite':
