@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IDENTITIES_OPTIONS } from '../../src/authority/cli.js';
@@ -10,17 +9,9 @@ import { envName, SERVE_FLAGS, type FlagTable } from '../../src/config.js';
 import { ENROLL_OPTIONS } from '../../src/enrollment/enroll-cli.js';
 import { DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT_MS } from '../../src/store/postgres.js';
 import { BIN, call, cli, createProfile, newTenant, PROFILES, ROOT, startServer, tempDir, type TestServer } from '../helpers.js';
+import { freePort } from '../free-port.js';
 
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** Runs the CLI from another working directory (cli() runs it from the test's). */
 function cliIn(cwd: string, args: string[], env: Record<string, string> = {}) {
