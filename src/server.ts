@@ -90,7 +90,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // A new store needs a signing key: make its RSA pair (0.1 s or more) while the app's modules load.
   const keyPair = isNewStore(config.storage) ? newRsaKeyPair() : undefined;
   keyPair?.catch(() => undefined); // awaited below, unless the start fails first
-  const [{ buildApp }, { newSigningKeyRecord }] = await Promise.all([import('./app.js'), import('./identity/keys.js')]);
+  // One import after the other (keys.js is app.js's already): jest's ESM loader fails on concurrent imports of one graph.
+  const { buildApp } = await import('./app.js');
+  const { newSigningKeyRecord } = await import('./identity/keys.js');
   const store = await openStore(config.storage, true);
   let tls: TlsMaterial | undefined;
   let app: App;
