@@ -157,7 +157,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const msg = err instanceof Error ? err.message : String(err);
     console.error(`enrollgraph ${name}: ${msg}`);
     if (err instanceof UsageError || err instanceof ConfigError) {
-      console.error(`Run 'enrollgraph ${name} --help' for its flags.`);
+      console.error(`usage: ${command.usage}\nRun 'enrollgraph ${name} --help' for its flags.`);
       return 2;
     }
     return 1;

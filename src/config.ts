@@ -202,7 +202,7 @@ export function serveConfig(s: Settings): Config {
 
   const certFile = str(s, 'cert');
   const keyFile = str(s, 'key');
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError(`${s.source(certFile === undefined ? 'key' : 'cert')} needs ${certFile === undefined ? '--cert' : '--key'} too`);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError(`${s.source('cert')} and ${s.source('key')} go together`);
   if (s.values.tls === true || certFile !== undefined) config.tls = certFile !== undefined ? { certFile, keyFile: keyFile! } : {};
   const identities = str(s, 'identities');
   if (identities !== undefined) config.identitiesFile = identities;
