@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { newTenant, PROFILES, ROOT, tempDir } from '../helpers.js';
+import { freePort } from '../free-port.js';
 
 interface Stage {
   env: Record<string, string>;
@@ -81,14 +81,6 @@ function copyContext(from: string, to: string): void {
   cpSync(from, to, { recursive: true, filter: (src) => !ignored.some((re) => re.test(relative(from, src).split(sep).join('/'))) });
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 function sh(command: string, cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
   const r = spawnSync('sh', ['-c', command], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
   assert.equal(r.status, 0, `${command}\n${r.stdout}\n${r.stderr}`);
@@ -149,6 +141,7 @@ describe('the package, built and installed by the Dockerfile’s commands', () =
     for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/enrollgraph.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/console/index.html']) {
       assert.ok(listing.includes(f), `${f} is in the package`);
     }
+    assert.ok(listing.some((f) => f.startsWith('docs/') && f.endsWith('.md')));
     for (const f of listing) assert.doesNotMatch(f, /^(src|test|bench|scripts|console)\//, `${f} should not be in the package`);
     assert.match(readFileSync(join(ROOT, 'LICENSE'), 'utf8'), /^MIT License/);
   });
