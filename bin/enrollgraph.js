@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The package bin: runs the compiled CLI (built by `npm ci`/`npm install` through the `prepare` script).
+// The package bin: runs the compiled CLI (dist/, shipped in the package; in a clone `npm run build`,
+// `npm start` and `npm test` make it).
 import { main } from '../dist/cli.js';
 
 main(process.argv.slice(2)).then(

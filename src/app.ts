@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authorityPlugin } from './authority/plugin.js';
 import { drainOnClose } from './http-drain.js';
@@ -19,6 +20,7 @@ import { GraphService } from './graph/service.js';
 import { ENTITIES } from './model/registry.js';
 import { GraphFront, graphHeaderPairs, jsonBody } from './graph/http.js';
 import { KeyRing } from './identity/keys.js';
+import { mintAccessToken, type MintOptions } from './identity/mint.js';
 import { TokenVerifier } from './identity/verify.js';
 import { StoreUnavailableError } from './store/errors.js';
 import type { Store } from './store/store.js';
@@ -48,6 +50,8 @@ export interface App {
   graph: GraphService;
   /** Throttling, clock, faults, enrollment and the control API (src/control/). */
   control: ControlPlane;
+  /** Mints an access token this server accepts, on the server's clock (`POST /_admin/tokens`, `startServer().mintToken`). */
+  mintToken(opts: Omit<MintOptions, 'nowSeconds'>): Promise<string>;
   /** Closes the HTTP server (waiting for in-flight requests), the QR workers and the store. */
   close(): Promise<void>;
 }
@@ -107,6 +111,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       void sendError(reply, req, graphErr);
     },
     serverFactory,
+    schemaController: { compilersFactory: { buildValidator: lazyCompiler('@fastify/ajv-compiler') as never, buildSerializer: lazyCompiler('@fastify/fast-json-stringify-compiler') as never } },
   });
 
   // Graph's headers on every response, errors included.
@@ -163,9 +168,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // The local Entra-style authority (/{tenant}/oauth2/v2.0/token, discovery, keys): src/authority/.
   fastify.register(authorityPlugin, { keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl });
   // /_admin/ (control API), /enrollment/android/enroll (devices), /metrics, and the request journal: src/control/.
-  registerControl(fastify, control);
+  const mintToken = (opts: Omit<MintOptions, 'nowSeconds'>) => mintAccessToken(keys, { ...opts, nowSeconds: Math.floor(clock.nowUs() / 1e6) });
+  registerControl(fastify, control, mintToken);
   fastify.register(import('./console/plugin.js')); // the web console at /console/ (src/console/, console/)
   fastify.register(managedPlaySignupPage, { managedPlay: domain.managedPlay }); // the stand-in for Google's signup page
+  fastify.get('/', async (_req, reply) => reply.redirect('/console/', 302)); // a browser pointed at the server finds the console
 
   await fastify.ready();
   return {
@@ -174,6 +181,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     entities,
     graph,
     control,
+    mintToken,
     async close() {
       const stopDraining = drain.start(); // see http-drain.ts: keep-alive connections must not hold close() up
       try {
@@ -186,6 +194,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       await control.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * One of Fastify's schema compilers, loaded when a route with a schema first needs it. No route has
+ * one, so ajv and fast-json-stringify (a good part of Fastify's load time) stay unloaded.
+ */
+function lazyCompiler(id: string): (...args: unknown[]) => unknown {
+  let build: ((...args: unknown[]) => unknown) | undefined;
+  return (...args) => {
+    build ??= (createRequire(createRequire(import.meta.url).resolve('fastify'))(id) as () => (...a: unknown[]) => unknown)();
+    return build(...args);
   };
 }
 

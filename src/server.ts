@@ -1,10 +1,15 @@
-import { resolve } from 'node:path';
-import { buildApp, type App } from './app.js';
+import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { App } from './app.js';
 import type { Config, StorageConfig } from './config.js';
-import { openPostgresStore } from './store/postgres.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openSqliteStore, SQLITE_FILE } from './store/sqlite.js';
 import type { Store } from './store/store.js';
-import { prepareTls, type TlsMaterial } from './tls.js';
+import type { TlsMaterial } from './tls.js';
+
+// The app (Fastify and all), pg (PostgreSQL) and node-forge (TLS) are imported when a start needs
+// them: the CLI's other commands do not load the server, and a server on SQLite without TLS loads
+// neither pg nor node-forge.
 
 /** Opens the configured store, migrated and ready. */
 export async function openStore(storage: StorageConfig): Promise<Store> {
@@ -13,12 +18,40 @@ export async function openStore(storage: StorageConfig): Promise<Store> {
       return openSqliteStore(resolve(storage.dataDir));
     case 'memory':
       return openSqliteStore(null);
-    case 'postgres':
+    case 'postgres': {
+      const { openPostgresStore } = await import('./store/postgres.js');
       return openPostgresStore({
         url: storage.url,
         ...(storage.poolSize !== undefined ? { poolSize: storage.poolSize } : {}),
         ...(storage.timeoutMs !== undefined ? { timeoutMs: storage.timeoutMs } : {}),
       });
+    }
+  }
+}
+
+/**
+ * Whether a server has already made this store (without creating anything): the SQLite file in
+ * the data directory, or the migrations table in the PostgreSQL database. Throws when the database
+ * cannot be reached.
+ */
+export async function storeExists(storage: StorageConfig): Promise<boolean> {
+  switch (storage.kind) {
+    case 'sqlite':
+      return existsSync(join(resolve(storage.dataDir), SQLITE_FILE));
+    case 'memory':
+      return false;
+    case 'postgres': {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: storage.url, connectionTimeoutMillis: storage.timeoutMs ?? 5000 });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ found: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS found");
+        return rows[0]?.found === true;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
   }
 }
 
@@ -33,6 +66,17 @@ export function describeStorage(storage: StorageConfig): string {
   }
 }
 
+/** A store that has no signing key yet, for certain: in memory, or a data directory without its database. */
+function isNewStore(storage: StorageConfig): boolean {
+  return storage.kind === 'memory' || (storage.kind === 'sqlite' && !existsSync(join(resolve(storage.dataDir), SQLITE_FILE)));
+}
+
+/** An RSA-2048 key pair, made on the thread pool. */
+function newRsaKeyPair(): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
+  return new Promise((done, fail) =>
+    generateKeyPair('rsa', { modulusLength: 2048 }, (err, publicKey, privateKey) => (err ? fail(err) : done({ publicKey, privateKey }))));
+}
+
 export interface RunningServer {
   app: App;
   url: string;
@@ -43,12 +87,20 @@ export interface RunningServer {
 
 /** Opens the store, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
+  // A new store needs a signing key: make its RSA pair (0.1 s or more) while the app's modules load.
+  const keyPair = isNewStore(config.storage) ? newRsaKeyPair() : undefined;
+  keyPair?.catch(() => undefined); // awaited below, unless the start fails first
+  // One import after the other (keys.js is app.js's already): jest's ESM loader fails on concurrent imports of one graph.
+  const { buildApp } = await import('./app.js');
+  const { newSigningKeyRecord } = await import('./identity/keys.js');
   const store = await openStore(config.storage);
   let tls: TlsMaterial | undefined;
   let app: App;
   try {
+    // Only if the store still has none (another process may have just made the store too).
+    if (keyPair) await store.insertFirstSigningKey(await newSigningKeyRecord(Date.now() * 1000, keyPair));
     // Once the store is open (migrated): with PostgreSQL a generated certificate is kept in it.
-    tls = config.tls ? await prepareTls(config.tls, config.storage) : undefined;
+    tls = config.tls ? await (await import('./tls.js')).prepareTls(config.tls, config.storage) : undefined;
     app = await buildApp(config, tls ? { store, tls: { cert: tls.cert, key: tls.key } } : { store });
   } catch (err) {
     await store.close();

@@ -26,9 +26,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
 import { isGuid, READ_WRITE_ALL } from '../identity/claims.js';
 import { oauthErrors } from './errors.js';
+
+/** yaml, loaded with the first identity file read or written rather than at every start. */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 export interface TenantEntry {
   id: string;
@@ -299,7 +302,7 @@ export function readIdentityFile(path: string, opts: { mustExist?: boolean } = {
   let parsed: unknown;
   try {
     // YAML 1.2 is a superset of JSON, so one parser reads both.
-    parsed = text.trim() === '' ? {} : YAML.parse(text);
+    parsed = text.trim() === '' ? {} : yaml().parse(text);
   } catch (err) {
     throw new Error(`identity file ${path}: ${(err as Error).message}`);
   }
@@ -311,7 +314,7 @@ export function readIdentityFile(path: string, opts: { mustExist?: boolean } = {
 /** Writes an identity file atomically, as YAML for `.yaml`/`.yml`, else as JSON. */
 export function writeIdentityFile(path: string, data: IdentityFile): void {
   validateIdentityFile(data, path);
-  const text = isYamlPath(path) ? YAML.stringify(data) : `${JSON.stringify(data, null, 2)}\n`;
+  const text = isYamlPath(path) ? yaml().stringify(data) : `${JSON.stringify(data, null, 2)}\n`;
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, path);

@@ -11,6 +11,7 @@ import { ENROLL_PATH } from '../enrollment/devices.js';
 import { FaultSpecError } from '../faults/rules.js';
 import { errors, GraphError } from '../graph/errors.js';
 import { isGuid } from '../identity/claims.js';
+import type { MintOptions } from '../identity/mint.js';
 import { formatUs, parseIsoToUs } from '../time.js';
 import type { ControlPlane } from './plane.js';
 import { operationOfPath } from './operations.js';
@@ -51,8 +52,11 @@ function pathOf(req: FastifyRequest): string {
 
 const isControlPath = (path: string) => path === '/metrics' || path === '/_admin' || path.startsWith('/_admin/');
 
+/** Mints an access token with the server's keys, on its clock. */
+export type TokenMinter = (opts: Omit<MintOptions, 'nowSeconds'>) => Promise<string>;
+
 /** Registers the control routes and hooks on the root instance (before `ready()`). */
-export function registerControl(fastify: FastifyInstance, plane: ControlPlane): void {
+export function registerControl(fastify: FastifyInstance, plane: ControlPlane, mint: TokenMinter): void {
   fastify.addHook('onResponse', (req, reply, done) => {
     const path = pathOf(req);
     if (!isControlPath(path)) record(plane, req, path, reply.statusCode, reply.elapsedTime);
@@ -70,7 +74,7 @@ export function registerControl(fastify: FastifyInstance, plane: ControlPlane): 
     },
   });
 
-  fastify.register(adminPlugin, { prefix: '/_admin', plane });
+  fastify.register(adminPlugin, { prefix: '/_admin', plane, mint });
 }
 
 function record(plane: ControlPlane, req: FastifyRequest, path: string, status: number, elapsedMs: number): void {
@@ -84,7 +88,7 @@ export function dropConnection(plane: ControlPlane, req: FastifyRequest, reply: 
   req.raw.socket?.destroy();
 }
 
-const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane }> = async (app, { plane }) => {
+const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane; mint: TokenMinter }> = async (app, { plane, mint }) => {
   app.addHook('onRequest', async (req) => {
     if (!plane.isAdmin(req.headers.authorization)) throw adminErrors.unauthorized();
   });
@@ -146,6 +150,40 @@ const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane }> = async (app, { p
     }
     await plane.advanceClock(b.seconds);
     return sendJson(reply, 200, plane.clock.describe());
+  });
+
+  // What `enrollgraph token --url` calls: a token for any server, --memory included, on the server's clock.
+  app.post('/tokens', async (req, reply) => {
+    const b = body(req, ['tenant', 'scopes', 'roles', 'upn', 'expiresIn', 'audience']);
+    if (!isGuid(b.tenant)) throw errors.badRequest("'tenant' must be a tenant GUID.");
+    const names = (k: string): string[] | undefined => {
+      const v = b[k];
+      if (v === undefined) return undefined;
+      if (typeof v === 'string') return v.split(/[\s,]+/).filter(Boolean);
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+      throw errors.badRequest(`'${k}' must be a list of permission names.`);
+    };
+    const text = (k: string): string | undefined => {
+      if (b[k] !== undefined && typeof b[k] !== 'string') throw errors.badRequest(`'${k}' must be a string.`);
+      return b[k] as string | undefined;
+    };
+    const expiresIn = b.expiresIn;
+    if (expiresIn !== undefined && !(Number.isSafeInteger(expiresIn) && Math.abs(expiresIn as number) <= 10 * 365 * 86400)) {
+      throw errors.badRequest("'expiresIn' must be a whole number of seconds (negative: already expired), at most ten years.");
+    }
+    const roles = names('roles');
+    const scopes = names('scopes');
+    const upn = text('upn');
+    const audience = text('audience');
+    const accessToken = await mint({
+      tenantId: b.tenant.toLowerCase(),
+      ...(roles ? { roles } : {}),
+      ...(scopes ? { scopes } : {}),
+      ...(upn ? { upn } : {}),
+      ...(audience ? { audience } : {}),
+      ...(expiresIn !== undefined ? { expiresIn: expiresIn as number } : {}),
+    });
+    return sendJson(reply, 200, { accessToken, tokenType: 'Bearer' });
   });
 
   app.get('/faults', async (_req, reply) => sendJson(reply, 200, { value: await plane.faults.list() }));

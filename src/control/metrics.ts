@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
 
 /** Requests of one operation: counts by status, and the latency histogram (non-cumulative buckets). */
 interface OperationStats {
@@ -76,46 +76,65 @@ class RequestMetrics {
 }
 
 /**
+ * A counter with at most one label, counted in plain numbers like RequestMetrics, and handed to
+ * prom-client's registry when /metrics is first read.
+ */
+class PlainCounter<L extends string = never> {
+  private readonly counts = new Map<string, number>();
+
+  constructor(readonly name: string, readonly help: string, private readonly label?: L) {}
+
+  inc(labels?: Record<L, string>): void {
+    const key = this.label !== undefined && labels ? labels[this.label] : '';
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  metric(): Metric {
+    const values = () => {
+      if (this.label === undefined) return [{ labels: {}, value: this.counts.get('') ?? 0 }];
+      return [...this.counts].map(([v, value]) => ({ labels: { [this.label!]: v }, value }));
+    };
+    const { name, help } = this;
+    return { name, help, type: 'counter', aggregator: 'sum', get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: values() }) } as unknown as Metric;
+  }
+}
+
+/**
  * Prometheus metrics of one process (`GET /metrics`). Each process counts what it served; with
- * several processes, sum them in Prometheus.
+ * several processes, sum them in Prometheus. prom-client (with the process metrics it collects) is
+ * loaded by the first read of /metrics, not at start: it is a good part of the start-up's module
+ * loading, and the counts before then are plain numbers anyway. Its event-loop lag and GC histograms
+ * therefore begin with that first read; the CPU, memory and other process figures are whole-process.
  */
 export class Metrics {
-  readonly registry = new Registry();
+  /** prom-client's text format (its Registry.PROMETHEUS_CONTENT_TYPE), known before it is loaded. */
+  readonly contentType = 'text/plain; version=0.0.4; charset=utf-8';
+  private registry: Promise<Registry> | undefined;
   private readonly requestMetrics = new RequestMetrics();
-  readonly throttled: Counter<'scope'>;
-  readonly tokensCreated: Counter;
-  readonly tokensRevoked: Counter;
-  readonly devicesEnrolled: Counter;
-  readonly enrollmentsRefused: Counter<'reason'>;
-  readonly faults: Counter<'kind'>;
+  readonly throttled = new PlainCounter(
+    'enrollgraph_throttled_requests_total', 'Graph calls (batch items included) refused with 429 by throttling, by the limit that refused them.', 'scope',
+  );
+  readonly tokensCreated = new PlainCounter('enrollgraph_enrollment_tokens_created_total', 'Successful createToken calls.');
+  readonly tokensRevoked = new PlainCounter('enrollgraph_enrollment_tokens_revoked_total', 'Successful revokeToken calls.');
+  readonly devicesEnrolled = new PlainCounter('enrollgraph_devices_enrolled_total', 'Devices enrolled with a token.');
+  readonly enrollmentsRefused = new PlainCounter('enrollgraph_enrollments_refused_total', 'Enrollment attempts refused, by reason.', 'reason');
+  readonly faults = new PlainCounter('enrollgraph_faults_injected_total', 'Fault rules that fired, by kind.', 'kind');
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
-    const registers = [this.registry];
-    for (const m of this.requestMetrics.metrics()) this.registry.registerMetric(m);
-    this.throttled = new Counter({
-      name: 'enrollgraph_throttled_requests_total', help: 'Graph calls (batch items included) refused with 429 by throttling, by the limit that refused them.',
-      labelNames: ['scope'], registers,
-    });
-    this.tokensCreated = new Counter({ name: 'enrollgraph_enrollment_tokens_created_total', help: 'Successful createToken calls.', registers });
-    this.tokensRevoked = new Counter({ name: 'enrollgraph_enrollment_tokens_revoked_total', help: 'Successful revokeToken calls.', registers });
-    this.devicesEnrolled = new Counter({ name: 'enrollgraph_devices_enrolled_total', help: 'Devices enrolled with a token.', registers });
-    this.enrollmentsRefused = new Counter({
-      name: 'enrollgraph_enrollments_refused_total', help: 'Enrollment attempts refused, by reason.', labelNames: ['reason'], registers,
-    });
-    this.faults = new Counter({ name: 'enrollgraph_faults_injected_total', help: 'Fault rules that fired, by kind.', labelNames: ['kind'], registers });
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'enrollgraph_' });
-  }
+  constructor(private readonly opts: { processMetrics?: boolean } = {}) {}
 
   /** Counts one answered HTTP request and its latency. */
   observeRequest(operation: string, status: number, seconds: number): void {
     this.requestMetrics.observe(operation, status, seconds);
   }
 
-  get contentType(): string {
-    return this.registry.contentType;
-  }
-
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    this.registry ??= import('prom-client').then(({ collectDefaultMetrics, Registry }) => {
+      const registry = new Registry();
+      for (const m of this.requestMetrics.metrics()) registry.registerMetric(m);
+      for (const c of [this.throttled, this.tokensCreated, this.tokensRevoked, this.devicesEnrolled, this.enrollmentsRefused, this.faults]) registry.registerMetric(c.metric());
+      if (this.opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'enrollgraph_' });
+      return registry;
+    });
+    return (await this.registry).metrics();
   }
 }

@@ -3,7 +3,10 @@
  * enrollment QR code: the provisioning payload and its PNG rendering.
  */
 import { deflateSync } from 'node:zlib';
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+
+// qrcode is required with the first render (in the QR worker thread), not when the server starts.
+const require = createRequire(import.meta.url);
 
 /** The four provisioning keys of the QR payload, in the order they are emitted. */
 export const QR_KEYS: readonly string[] = Object.freeze([
@@ -46,7 +49,7 @@ export function qrMatrix(content: string): { size: number; data: Uint8Array } {
   // An explicit byte segment (rather than passing the string) keeps qrcode from
   // splitting the text into numeric/alphanumeric runs: the payload is always
   // encoded as plain UTF-8 bytes, which is what Android's provisioning reader expects.
-  const qr = QRCode.create([{ mode: 'byte', data: Buffer.from(content, 'utf8') }], { errorCorrectionLevel: 'M' });
+  const qr = (require('qrcode') as typeof import('qrcode')).create([{ mode: 'byte', data: Buffer.from(content, 'utf8') }], { errorCorrectionLevel: 'M' });
   return { size: qr.modules.size, data: qr.modules.data };
 }
 

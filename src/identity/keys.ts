@@ -1,11 +1,23 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import type { Clock } from '../time.js';
-import type { Store } from '../store/store.js';
+import type { SigningKeyRecord, Store } from '../store/store.js';
 
 export interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
+}
+
+/**
+ * A new RS256 signing key, as the store keeps it; `keyPair`: an RSA pair (node:crypto) already being
+ * made, e.g. started while the server's modules load, since making one takes 0.1 s or more.
+ */
+export async function newSigningKeyRecord(createdUs: number, keyPair?: Promise<{ privateKey: KeyObject; publicKey: KeyObject }>): Promise<SigningKeyRecord> {
+  const { privateKey, publicKey } = await (keyPair ?? generateKeyPair('RS256', { extractable: true, modulusLength: 2048 }));
+  const kid = randomUUID().replace(/-/g, '');
+  const pub = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const priv = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
+  return { kid, privateJwk: JSON.stringify(priv), publicJwk: JSON.stringify(pub), createdUs };
 }
 
 /**
@@ -27,12 +39,8 @@ export class KeyRing {
   static async open(store: Store, clock: Clock): Promise<KeyRing> {
     let records = await store.listSigningKeys();
     if (records.length === 0) {
-      const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
-      const kid = randomUUID().replace(/-/g, '');
-      const pub = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-      const priv = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
       // Inserted only if the store still has no key: of processes starting together, one key wins.
-      await store.insertFirstSigningKey({ kid, privateJwk: JSON.stringify(priv), publicJwk: JSON.stringify(pub), createdUs: clock.nowUs() });
+      await store.insertFirstSigningKey(await newSigningKeyRecord(clock.nowUs()));
       records = await store.listSigningKeys();
     }
     const ring = new KeyRing(store, undefined as never, new Map(), []);
