@@ -1,211 +1,275 @@
 /**
- * The Graph routes (`/v1.0/…`, `/beta/…`) on node:http, in front of Fastify.
+ * The one HTTP pipeline, for every route (Graph, the authority, the control API, enrollment, the
+ * console, health): request ids and Graph's headers, request bodies (limit, media type), the error
+ * envelope, the access log line, the request journal and metrics, and the `drop` fault.
  *
- * Every Graph call is the same shape — read a small JSON body, run GraphService, write one JSON
- * text — and GraphService is framework-free, so this front answers Graph paths straight from the
- * node:http request event, and only the rest of the server (authority, control API, console, health)
- * goes through Fastify's router, hooks and reply pipeline. That pipeline cost more than the Graph
- * work itself on the hot path (see bench/). What Fastify did for these routes is done here, by hand:
- * request ids, Graph's headers on every response, the JSON body with its limit and media type, the
- * error envelope, the access log line, the request journal and metrics, the drop fault, and
- * `Connection: close` while the server closes.
+ * Graph paths (`/{version}/…`) are one catch-all Fastify route that hands a framework-free
+ * GraphRequest to GraphService; every other route is an ordinary Fastify route.
  */
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ControlPlane } from '../control/plane.js';
 import { ConnectionDrop } from '../faults/rules.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { errorBody, errors, GraphError } from './errors.js';
 import { JSON_CONTENT_TYPE } from './serialize.js';
-import { GraphService, type GraphRequest, type GraphResponse } from './service.js';
+import { GraphService, type GraphRequest } from './service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    clientRequestId: string;
+    /** The Graph call, on Graph paths (its `caller` names tenant and operation for the journal). */
+    graph: GraphRequest | undefined;
+  }
+}
 
 /** The x-ms-ags-diagnostic header the live service sends, with this server's values. */
 export const DIAGNOSTIC = JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'enrollgraph' } });
 
-/** The headers of every Graph response after request-id and client-request-id. */
+/** The headers of every response after request-id and client-request-id. */
 export function graphHeaderPairs(tls: boolean): [string, string][] {
   const pairs: [string, string][] = [['odata-version', '4.0'], ['x-ms-ags-diagnostic', DIAGNOSTIC], ['cache-control', 'no-cache']];
   if (tls) pairs.push(['strict-transport-security', 'max-age=31536000']);
   return pairs;
 }
 
-/** Paths this front answers: a known version, or something shaped like one (answered 400 "Invalid version"). */
+/** Paths the Graph route answers: a known version, or something shaped like one (answered 400 "Invalid version"). */
 const CLAIMED = /^\/(?:v\d[^/?]*|beta)(?:[/?]|$)/i;
 
-export interface GraphFrontOptions {
+/** Paths whose requests the journal and the request metrics leave out (they watch the server). */
+const isControlPath = (path: string) => path === '/metrics' || path === '/_admin' || path.startsWith('/_admin/');
+
+/** Turns a request body's bytes into the body a route sees (throws a GraphError to refuse it). */
+export type BodyParse = (contentType: string | undefined, raw: Buffer) => unknown;
+export type BodyParser = (req: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => void;
+
+export interface PipelineOptions {
   graph: GraphService;
   control: ControlPlane;
-  log: FastifyBaseLogger;
+  /** The largest request body, in bytes (a plugin may read its bodies with another: bodyParser). */
   bodyLimit: number;
   publicUrl: string | undefined;
   tls: boolean;
   /** Log one line per request (level info and below). */
   accessLog: boolean;
-  /** True once the server has begun to close: answers then carry `Connection: close`. */
-  closing(): boolean;
 }
 
-/** A request id pair and the start time, carried through one request. */
-interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  path: string;
-  requestId: string;
-  clientRequestId: string;
-  started: number;
-  /** The Graph call, once the body was read (its `caller` names tenant and operation for the journal). */
-  graphReq?: GraphRequest;
-}
+export class HttpPipeline {
+  private readonly fixedHeaders: [string, string][];
 
-export class GraphFront {
-  private readonly fixedHeaders: string[];
-
-  constructor(private readonly o: GraphFrontOptions) {
-    this.fixedHeaders = graphHeaderPairs(o.tls).flat();
+  constructor(private readonly o: PipelineOptions) {
+    this.fixedHeaders = graphHeaderPairs(o.tls);
   }
 
-  /** True when the request is this front's to answer. */
-  static claims(url: string): boolean {
-    return CLAIMED.test(url);
+  /** The Fastify options this pipeline needs at construction. */
+  fastifyOptions(): Pick<FastifyServerOptions, 'frameworkErrors' | 'return503OnClosing'> {
+    return {
+      // Errors the router raises before any hook runs (a malformed URL) still get Graph's headers and envelope.
+      frameworkErrors: (err, req, reply) => {
+        this.stamp(req, reply);
+        const e = err.code === 'FST_ERR_BAD_URL' ? errors.badRequest('The request URL is not correctly percent-encoded.') : this.toGraphError(err, req);
+        void sendError(reply, req, e);
+      },
+      // Requests that arrive while the server closes are answered (with `Connection: close`, http-drain.ts),
+      // not refused with Fastify's own 503 body.
+      return503OnClosing: false,
+    };
   }
 
-  /** Answers one request; never throws, never rejects. */
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
+  /** Hooks, body parser, error and not-found handlers, and the Graph route, on the root instance. */
+  install(fastify: FastifyInstance): void {
+    const { o } = this;
+    fastify.decorateRequest('clientRequestId', '');
+    fastify.decorateRequest('graph', undefined);
+
+    fastify.addHook('onRequest', (req, reply, done) => {
+      this.stamp(req, reply);
+      done();
+    });
+
+    fastify.addHook('onResponse', (req, reply, done) => {
+      const path = pathOf(req.url);
+      if (!isControlPath(path)) {
+        o.control.recordRequest(req.method, path, reply.statusCode, reply.elapsedTime, req.id, req.clientRequestId, req.graph?.caller);
+      }
+      if (o.accessLog) req.log.info({ requestId: req.id, method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+      done();
+    });
+
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('*', this.bodyParser());
+
+    fastify.setErrorHandler((err, req, reply) => {
+      if (err instanceof ConnectionDrop) return this.drop(req, reply);
+      const e = this.toGraphError(err, req);
+      // Fastify closes the connection after any body error: the rest of a body refused as too large
+      // is read and dropped by node instead, so a client still sending gets its 413 and the connection
+      // stays usable.
+      reply.removeHeader('connection');
+      return sendError(reply, req, e);
+    });
+
+    const graphRoute = (req: FastifyRequest, reply: FastifyReply) => this.graphCall(req, reply);
+    // Methods Fastify has no route for (PROPFIND, …) reach the not-found handler: Graph answers them too (405).
+    fastify.setNotFoundHandler((req, reply) =>
+      CLAIMED.test(req.url) ? graphRoute(req, reply) : sendError(reply, req, errors.noRoute(req.method, pathOf(req.url))));
+    fastify.all('/*', graphRoute);
+  }
+
+  /**
+   * A Fastify body parser for content type '*': reads the body within `limit` bytes (413 past it, by
+   * Content-Length or by what arrives; nothing past the limit is kept), then `parse` turns the bytes
+   * into the body. The JSON routes' parser by default.
+   */
+  bodyParser(parse: BodyParse = jsonRequestBody, limit = this.o.bodyLimit): BodyParser {
+    return (req, payload, done) => {
+      readBody(payload, limit, (err, raw) => {
+        if (err) return done(err);
+        let body: unknown;
+        try {
+          body = parse(req.headers['content-type'], raw!);
+        } catch (e) {
+          return done(e as Error);
+        }
+        done(null, body);
+      });
+    };
+  }
+
+  private stamp(req: FastifyRequest, reply: FastifyReply): void {
     const given = req.headers['client-request-id'];
-    const requestId = randomUUID();
-    const x: Exchange = {
-      req,
-      res,
-      path: q < 0 ? url : url.slice(0, q),
-      requestId,
-      clientRequestId: typeof given === 'string' && given !== '' ? given : requestId,
-      started: performance.now(),
-    };
-    this.run(x, q < 0 ? '' : url.slice(q + 1)).catch((err: unknown) => this.fail(x, err));
+    req.clientRequestId = typeof given === 'string' && given !== '' ? given : req.id;
+    reply.header('request-id', req.id);
+    reply.header('client-request-id', req.clientRequestId);
+    for (const [name, value] of this.fixedHeaders) reply.header(name, value);
   }
 
-  private async run(x: Exchange, search: string): Promise<void> {
-    const { req } = x;
-    if (!GraphService.isGraphPath(x.path)) {
-      const version = /^\/(v\d[^/]*)(\/|$)/i.exec(x.path);
-      throw version ? errors.badRequest(`Invalid version: ${version[1]}`) : errors.noRoute(req.method ?? 'GET', x.path);
+  private async graphCall(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (!GraphService.isGraphPath(path)) {
+      const version = /^\/(v\d[^/]*)(\/|$)/i.exec(path);
+      throw version ? errors.badRequest(`Invalid version: ${version[1]}`) : errors.noRoute(req.method, path);
     }
-    const method = req.method ?? 'GET';
-    const body = method === 'GET' || method === 'HEAD' ? undefined : parseBody(req, await readBody(req, this.o.bodyLimit));
     const graphReq: GraphRequest = {
-      method,
-      path: x.path,
-      query: new URLSearchParams(search),
+      method: req.method,
+      path,
+      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
       headers: req.headers as Record<string, string | undefined>,
-      body,
-      baseUrl: this.o.publicUrl ?? this.baseUrl(req),
-      requestId: x.requestId,
-      clientRequestId: x.clientRequestId,
+      body: req.body,
+      baseUrl: this.o.publicUrl ?? baseUrl(req.raw),
+      requestId: req.id,
+      clientRequestId: req.clientRequestId,
     };
-    x.graphReq = graphReq;
-    this.send(x, await this.o.graph.handle(graphReq));
+    req.graph = graphReq;
+    const r = await this.o.graph.handle(graphReq);
+    return reply.code(r.status).headers(r.headers).send(r.body);
   }
 
-  private baseUrl(req: IncomingMessage): string {
-    const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-    const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
-    return `${scheme}://${host}`;
-  }
-
-  private send(x: Exchange, r: GraphResponse): void {
-    const head: string[] = ['request-id', x.requestId, 'client-request-id', x.clientRequestId, ...this.fixedHeaders];
-    for (const name in r.headers) head.push(name, r.headers[name]!);
-    if (r.body !== undefined) head.push('content-length', String(typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.length));
-    if (this.o.closing() && r.headers.connection === undefined) head.push('connection', 'close');
-    x.res.writeHead(r.status, head);
-    x.res.end(r.body);
-    this.finish(x, r.status);
-  }
-
-  private fail(x: Exchange, err: unknown): void {
-    if (x.res.headersSent || x.res.destroyed) {
-      this.o.log.error({ err, requestId: x.requestId }, 'error after the response began');
-      return;
-    }
-    if (err instanceof ConnectionDrop) {
-      // A `drop` fault rule: no answer at all, as when the service goes away mid-request.
-      x.req.socket.destroy();
-      this.finish(x, 0);
-      return;
-    }
-    const e = this.toGraphError(x, err);
-    // A refused body's rest is read and dropped by node:http once the answer is sent (readBody resumed
-    // the stream), so a client still sending gets the 413, and the connection stays usable.
-    this.send(x, { status: e.status, headers: { 'content-type': JSON_CONTENT_TYPE, ...e.headers }, body: errorBody(e, x.requestId, x.clientRequestId, new Date()) });
-  }
-
-  private toGraphError(x: Exchange, err: unknown): GraphError {
+  private toGraphError(err: unknown, req: FastifyRequest): GraphError {
     if (err instanceof GraphError) return err;
     if (err instanceof StoreUnavailableError) {
-      this.o.log.warn({ err: err.message, requestId: x.requestId }, 'store unavailable');
+      req.log.warn({ err: err.message, requestId: req.id }, 'store unavailable');
       return errors.serviceUnavailable(err.retryAfterSeconds);
     }
-    this.o.log.error({ err, requestId: x.requestId }, 'unhandled error');
+    const e = err as { code?: string; statusCode?: number };
+    // A Content-Type that is not a media type at all.
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errors.unsupportedMediaType(req.headers['content-type'] ?? '');
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      return new GraphError(e.statusCode, 'BadRequest', 'The request could not be read.');
+    }
+    req.log.error({ err, requestId: req.id }, 'unhandled error');
     return errors.internal();
   }
 
-  private finish(x: Exchange, status: number): void {
-    const elapsedMs = performance.now() - x.started;
-    const method = x.req.method ?? 'GET';
-    this.o.control.recordRequest(method, x.path, status, elapsedMs, x.requestId, x.clientRequestId, x.graphReq?.caller);
-    if (this.o.accessLog) {
-      this.o.log.info({ requestId: x.requestId, method, url: x.req.url, status, ms: Math.round(elapsedMs * 10) / 10 }, 'request');
-    }
+  /** A `drop` fault rule: no answer at all, as when the service goes away mid-request (journaled with status 0). */
+  private drop(req: FastifyRequest, reply: FastifyReply): void {
+    const path = pathOf(req.url);
+    if (!isControlPath(path)) this.o.control.recordRequest(req.method, path, 0, reply.elapsedTime, req.id, req.clientRequestId, req.graph?.caller);
+    reply.hijack();
+    req.raw.socket?.destroy();
   }
 }
 
-/** The request body, up to `limit` bytes (413 past it, by Content-Length or by what arrives). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    req.resume();
-    return Promise.reject(errors.payloadTooLarge(limit));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        if (chunks.length > 0) chunks.length = 0;
-        req.removeAllListeners('data');
-        req.resume();
-        reject(errors.payloadTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+function sendError(reply: FastifyReply, req: FastifyRequest, err: GraphError): FastifyReply {
+  return reply
+    .code(err.status)
+    .headers(err.headers)
+    .header('content-type', JSON_CONTENT_TYPE)
+    .send(errorBody(err, req.id, req.clientRequestId || req.id, new Date()));
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function baseUrl(req: IncomingMessage): string {
+  const socket = req.socket as Socket | TLSSocket;
+  const scheme = (socket as TLSSocket).encrypted ? 'https' : 'http';
+  const host = req.headers.host ?? `${socket.localAddress}:${socket.localPort}`;
+  return `${scheme}://${host}`;
 }
 
 /**
- * A request body: `application/json` (UTF-8) parsed (`jsonBody`), an empty body is "no body", and
- * anything else with bytes in it is 415.
+ * Reads a request body of at most `limit` bytes. Past the limit nothing more is kept: the stream is
+ * resumed, so node reads and drops the rest.
  */
-function parseBody(req: IncomingMessage, raw: Buffer): unknown {
-  const contentType = req.headers['content-type'];
-  const semi = contentType === undefined ? -1 : contentType.indexOf(';');
-  const media = contentType === undefined ? '' : (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  if (media === 'application/json') return jsonBody(contentType!, raw.toString('utf8'));
+function readBody(req: IncomingMessage, limit: number, cb: (err: Error | null, body?: Buffer) => void): void {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    cb(errors.payloadTooLarge(limit));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const finish = (err: Error | null, body?: Buffer) => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    cb(err, body);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      chunks.length = 0;
+      finish(errors.payloadTooLarge(limit));
+      req.resume();
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = () => finish(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+  const onError = () => finish(errors.badRequest('The request body was cut off.'));
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
+}
+
+/**
+ * The body of the JSON routes (Graph and the control API): `application/json` (UTF-8) parsed
+ * (`jsonBody`), an empty body is "no body", and anything else with bytes in it is 415.
+ */
+function jsonRequestBody(contentType: string | undefined, raw: Buffer): unknown {
+  if (mediaType(contentType) === 'application/json') return jsonBody(contentType!, raw.toString('utf8'));
   if (raw.length === 0) return undefined;
   throw errors.unsupportedMediaType(contentType ?? '');
 }
 
+/** The media type of a Content-Type value, lower-cased, without parameters ('' without one). */
+export function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
 /**
- * An `application/json` body (the Graph front's and Fastify's routes' alike): a charset other than
- * UTF-8 is 415, an empty or blank body is "no body" (SDKs send Content-Length 0 with a JSON
- * Content-Type), malformed JSON is 400.
+ * An `application/json` body: a charset other than UTF-8 is 415, an empty or blank body is "no body"
+ * (SDKs send Content-Length 0 with a JSON Content-Type), malformed JSON is 400.
  */
 export function jsonBody(contentType: string, text: string): unknown {
   const charset = contentType.includes(';') ? /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(contentType)?.[1] : undefined;
