@@ -4,6 +4,7 @@
  * `dependsOn` (a failed dependency gives its dependents 424).
  */
 import { errors, GraphError } from './errors.js';
+import { parseJson } from './json.js';
 import type { ApiVersion } from './path.js';
 import type { GraphRequest, GraphResponse } from './service.js';
 
@@ -129,14 +130,9 @@ export async function runBatch(
     if (/^\/[^/]+\/\$batch\/?$/i.test(path)) return errorResponse(errors.badRequest('A batch request cannot contain another $batch.'));
     const headers: Record<string, string | undefined> = { ...item.headers, authorization: outer.headers.authorization };
     let body = item.body;
-    if (typeof body === 'string' && /json/i.test(item.headers['content-type'] ?? '')) {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        return errorResponse(errors.unreadableBody('The batch item body is not valid JSON.'));
-      }
-    }
     try {
+      // A body given as a JSON text is parsed as a request body is (the same depth limit).
+      if (typeof body === 'string' && /json/i.test(item.headers['content-type'] ?? '')) body = parseJson(body);
       return await run({
         method: item.method, path, query: new URLSearchParams(q < 0 ? '' : rel.slice(q + 1)), headers, body,
         baseUrl: outer.baseUrl, requestId: outer.requestId, clientRequestId: outer.clientRequestId,

@@ -1,7 +1,7 @@
 /**
  * The one HTTP pipeline, for every route (Graph, the authority, the control API, enrollment, the
- * console, health): request ids and Graph's headers, request bodies (limit, media type), the error
- * envelope, the access log line, the request journal and metrics, and the `drop` fault.
+ * console, health): request ids and Graph's headers, request bodies (limit, media type, JSON nesting
+ * depth), the error envelope, the access log line, the request journal and metrics, and the `drop` fault.
  *
  * Graph paths (`/{version}/…`) are one catch-all Fastify route that hands a framework-free
  * GraphRequest to GraphService; every other route is an ordinary Fastify route.
@@ -14,6 +14,7 @@ import type { ControlPlane } from '../control/plane.js';
 import { ConnectionDrop } from '../faults/rules.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { errorBody, errors, GraphError } from './errors.js';
+import { parseJson } from './json.js';
 import { JSON_CONTENT_TYPE } from './serialize.js';
 import { GraphService, type GraphRequest } from './service.js';
 
@@ -269,16 +270,12 @@ export function mediaType(contentType: string | undefined): string {
 
 /**
  * An `application/json` body: a charset other than UTF-8 is 415, an empty or blank body is "no body"
- * (SDKs send Content-Length 0 with a JSON Content-Type), malformed JSON is 400.
+ * (SDKs send Content-Length 0 with a JSON Content-Type), malformed JSON or JSON nested too deep is 400.
  */
 export function jsonBody(contentType: string, text: string): unknown {
   const charset = contentType.includes(';') ? /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(contentType)?.[1] : undefined;
   if (charset && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMediaType(contentType);
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
-  try {
-    return JSON.parse(trimmed);
-  } catch (err) {
-    throw errors.unreadableBody((err as Error).message);
-  }
+  return parseJson(trimmed);
 }
