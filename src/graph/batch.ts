@@ -5,7 +5,7 @@
  */
 import { errors, GraphError } from './errors.js';
 import { parseJson } from './json.js';
-import type { ApiVersion } from './path.js';
+import { parseGraphPath, type ApiVersion, type Target } from './path.js';
 import type { GraphRequest, GraphResponse } from './service.js';
 
 export const MAX_BATCH_REQUESTS = 20;
@@ -127,7 +127,9 @@ export async function runBatch(
     const rel = item.url.startsWith('/') ? item.url : `/${item.url}`;
     const q = rel.indexOf('?');
     const path = `/${version}${q < 0 ? rel : rel.slice(0, q)}`;
-    if (/^\/[^/]+\/\$batch\/?$/i.test(path)) return errorResponse(errors.badRequest('A batch request cannot contain another $batch.'));
+    // Asked of the parser that routes the item, so no spelling (`%24batch`, any case, a trailing
+    // slash) gets a batch run inside a batch: the answer stays at most 20 items of one page each.
+    if (isBatch(path)) return errorResponse(errors.badRequest('A batch request cannot contain another $batch.'));
     const headers: Record<string, string | undefined> = { ...item.headers, authorization: outer.headers.authorization };
     let body = item.body;
     try {
@@ -144,6 +146,17 @@ export async function runBatch(
   };
 
   return Promise.all(items.map(start));
+}
+
+function isBatch(path: string): boolean {
+  let target: Target | undefined;
+  try {
+    // Only `$batch` is looked for: no entity set is needed (the item's own errors are answered when it runs).
+    target = parseGraphPath(path, [])?.target;
+  } catch {
+    return false;
+  }
+  return target?.kind === 'batch';
 }
 
 function toItem(id: string, res: GraphResponse): BatchItemResponse {
