@@ -59,8 +59,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     accessLog: ACCESS_LOG_LEVELS.includes(config.logLevel),
   });
 
+  // The pipeline answers a missing Host in the Graph envelope (node's own answer is a bare 400).
+  const serverOptions = { requireHostHeader: false };
   const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: { keepAliveTimeout?: number; requestTimeout?: number }) => {
-    const server = deps.tls ? createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler) : createHttpServer(handler);
+    const server = deps.tls ? createHttpsServer({ ...serverOptions, cert: deps.tls.cert, key: deps.tls.key }, handler) : createHttpServer(serverOptions, handler);
     if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
     if (opts.requestTimeout !== undefined) server.requestTimeout = opts.requestTimeout;
     return server;

@@ -37,8 +37,11 @@ export const errors = {
   methodNotAllowed: (method: string) =>
     new GraphError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not allowed for this resource.`),
   notAcceptable: (message: string) => new GraphError(406, 'NotAcceptable', message),
+  requestTimeout: (message: string) => new GraphError(408, 'RequestTimeout', message),
   payloadTooLarge: (limit: number) =>
     new GraphError(413, 'RequestEntityTooLarge', `The request body exceeds the limit of ${limit} bytes.`),
+  headersTooLarge: (limit: number) =>
+    new GraphError(431, 'RequestHeaderFieldsTooLarge', `The request headers exceed the limit of ${limit} bytes.`),
   unsupportedMediaType: (contentType: string) =>
     new GraphError(
       415,

@@ -1,15 +1,18 @@
 /**
  * The one HTTP pipeline, for every route (Graph, the authority, the control API, enrollment, the
  * console, health): request ids and Graph's headers, request bodies (limit, media type, JSON nesting
- * depth), the error envelope, the access log line, the request journal and metrics, and the `drop` fault.
+ * depth), the error envelope, framing errors of node's HTTP parser written in that same envelope, the
+ * access log line, the request journal and metrics, and the `drop` fault.
  *
  * Graph paths (`/{version}/…`) are one catch-all Fastify route that hands a framework-free
  * GraphRequest to GraphService; every other route is an ordinary Fastify route.
  */
-import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ControlPlane } from '../control/plane.js';
 import { ConnectionDrop } from '../faults/rules.js';
 import { StoreUnavailableError } from '../store/errors.js';
@@ -36,6 +39,12 @@ export function graphHeaderPairs(tls: boolean): [string, string][] {
   return pairs;
 }
 
+/** Node's limit on the request line and headers together (its default `maxHeaderSize`). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/** How long a connection whose framing was refused stays open for the client to read the answer, in ms. */
+const FRAMING_LINGER_MS = 1000;
+
 /** Paths the Graph route answers: a known version, or something shaped like one (answered 400 "Invalid version"). */
 const CLAIMED = /^\/(?:v\d[^/?]*|beta)(?:[/?]|$)/i;
 
@@ -59,13 +68,16 @@ export interface PipelineOptions {
 
 export class HttpPipeline {
   private readonly fixedHeaders: [string, string][];
+  /** Connections whose framing error was answered: node reports every later chunk again. */
+  private readonly refused = new WeakSet<Duplex>();
+  private log: FastifyBaseLogger | undefined;
 
   constructor(private readonly o: PipelineOptions) {
     this.fixedHeaders = graphHeaderPairs(o.tls);
   }
 
   /** The Fastify options this pipeline needs at construction. */
-  fastifyOptions(): Pick<FastifyServerOptions, 'frameworkErrors' | 'return503OnClosing'> {
+  fastifyOptions(): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'return503OnClosing'> {
     return {
       // Errors the router raises before any hook runs (a malformed URL) still get Graph's headers and envelope.
       frameworkErrors: (err, req, reply) => {
@@ -73,6 +85,7 @@ export class HttpPipeline {
         const e = err.code === 'FST_ERR_BAD_URL' ? errors.badRequest('The request URL is not correctly percent-encoded.') : this.toGraphError(err, req);
         void sendError(reply, req, e);
       },
+      clientErrorHandler: (err, socket) => this.clientError(err, socket),
       // Requests that arrive while the server closes are answered (with `Connection: close`, http-drain.ts),
       // not refused with Fastify's own 503 body.
       return503OnClosing: false,
@@ -82,11 +95,15 @@ export class HttpPipeline {
   /** Hooks, body parser, error and not-found handlers, and the Graph route, on the root instance. */
   install(fastify: FastifyInstance): void {
     const { o } = this;
+    this.log = fastify.log;
     fastify.decorateRequest('clientRequestId', '');
     fastify.decorateRequest('graph', undefined);
 
     fastify.addHook('onRequest', (req, reply, done) => {
       this.stamp(req, reply);
+      const raw = req.raw;
+      // Node would answer a bare 400 itself (requireHostHeader); this answers it in the envelope.
+      if (raw.headers.host === undefined && raw.httpVersion === '1.1') return done(errors.badRequest('The request has no Host header.'));
       done();
     });
 
@@ -193,6 +210,51 @@ export class HttpPipeline {
     reply.hijack();
     req.raw.socket?.destroy();
   }
+
+  /**
+   * Node's HTTP parser refused the request (a bad request line or header, headers over the limit,
+   * malformed chunked encoding) or the request did not arrive in time: answered here in the Graph
+   * envelope on the raw socket, then the connection is closed.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (this.refused.has(socket)) return;
+    this.refused.add(socket);
+    // The response this connection is writing, if any (node's own handler looks at the same field).
+    const res = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable || res?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const e = framingError(err);
+    const req = res?.req;
+    const requestId = randomUUID();
+    const given = req?.headers['client-request-id'];
+    const clientRequestId = typeof given === 'string' && given !== '' ? given : requestId;
+    const body = errorBody(e, requestId, clientRequestId, new Date());
+    const head = [`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}`, `request-id: ${requestId}`, `client-request-id: ${clientRequestId}`];
+    for (const [name, value] of this.fixedHeaders) head.push(`${name}: ${value}`);
+    head.push(`content-type: ${JSON_CONTENT_TYPE}`, `content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', '');
+    socket.end(Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body)]));
+    // Time for the client to read the answer before the connection goes (what it still sends is refused again, and ignored).
+    setTimeout(() => socket.destroy(), FRAMING_LINGER_MS).unref();
+    const path = req?.url === undefined ? '' : pathOf(req.url);
+    if (!isControlPath(path)) this.o.control.recordRequest(req?.method ?? '', path, e.status, 0, requestId, clientRequestId);
+    if (this.o.accessLog) this.log?.info({ requestId, method: req?.method, url: req?.url, status: e.status, refused: err.code }, 'request');
+  }
+}
+
+/** The Graph error for a framing error of node's HTTP server. */
+function framingError(err: NodeJS.ErrnoException): GraphError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return errors.headersTooLarge(MAX_HEADER_BYTES);
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new GraphError(413, 'RequestEntityTooLarge', 'The chunk extensions of the request body are too large.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return errors.requestTimeout('The request did not arrive in time.');
+  }
+  const reason = (err as { reason?: string }).reason;
+  return errors.badRequest(`The request is not valid HTTP/1.1${reason ? `: ${reason}` : ''}.`);
 }
 
 function sendError(reply: FastifyReply, req: FastifyRequest, err: GraphError): FastifyReply {

@@ -1,10 +1,12 @@
 /**
  * Black-box tests of what a hostile or broken client may send at the HTTP layer: bodies nested too
- * deep. Every answer is the Graph envelope with request ids, and the server keeps serving.
+ * deep, and framing node's parser refuses. Every answer is the Graph envelope with request ids, and
+ * the server keeps serving.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, createProfile, graphError, PROFILES, startTenantServer, type TestServer } from '../helpers.js';
+import { assertEnvelope, rawExchange } from '../raw-http.js';
 
 let server: TestServer;
 let tenant: string;
@@ -62,4 +64,28 @@ describe('JSON nesting depth', () => {
     const admin = await call(server.url, 'PUT', '/_admin/snapshot', { token: server.adminKey!, rawBody: `{"format":${nested(5000)}}`, headers: { 'Content-Type': 'application/json' } });
     assert.match(graphError(admin, 400, 'BadRequest').message, /nesting depth/);
   });
+});
+
+describe('framing errors', () => {
+  const bigToken = 'x'.repeat(100 * 1024);
+  const cases: [string, string | Buffer, number, string][] = [
+    ['a malformed request line', 'GARBAGE\r\n\r\n', 400, 'BadRequest'],
+    ['an unknown method', `FROB ${PROFILES} HTTP/1.1\r\nHost: h\r\n\r\n`, 400, 'BadRequest'],
+    ['a header line without a colon', `GET ${PROFILES} HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n`, 400, 'BadRequest'],
+    ['headers over 16 KB (a 100 KB token)', `GET ${PROFILES} HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer ${bigToken}\r\n\r\n`, 431, 'RequestHeaderFieldsTooLarge'],
+    ['a malformed chunk size', `POST ${PROFILES} HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n`, 400, 'BadRequest'],
+    ['Content-Length and Transfer-Encoding together', `POST ${PROFILES} HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`, 400, 'BadRequest'],
+    ['an HTTP/1.1 request without Host', `GET ${PROFILES} HTTP/1.1\r\n\r\n`, 400, 'BadRequest'],
+  ];
+  for (const [what, request, status, code] of cases) {
+    test(`${what} is ${status} ${code} in the Graph envelope`, async () => {
+      for (const path of [PROFILES, '/healthz']) {
+        const res = await rawExchange(server.url, typeof request === 'string' ? request.replace(PROFILES, path) : request);
+        res.connection.close();
+        assertEnvelope(res, status, code);
+        assert.equal(res.headers['odata-version'], '4.0');
+      }
+      await assertServing();
+    });
+  }
 });
