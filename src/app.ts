@@ -55,17 +55,24 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   const pipeline = new HttpPipeline({
-    graph, control, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl, tls: deps.tls !== undefined,
+    graph, control, bodyLimit: config.bodyLimit, bodyTimeoutMs: config.bodyTimeoutMs, publicUrl: config.publicUrl, tls: deps.tls !== undefined,
     accessLog: ACCESS_LOG_LEVELS.includes(config.logLevel),
   });
 
-  // The pipeline answers a missing Host in the Graph envelope (node's own answer is a bare 400).
-  const serverOptions = { requireHostHeader: false };
-  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: { keepAliveTimeout?: number; requestTimeout?: number }) => {
-    const server = deps.tls ? createHttpsServer({ ...serverOptions, cert: deps.tls.cert, key: deps.tls.key }, handler) : createHttpServer(serverOptions, handler);
-    if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
-    if (opts.requestTimeout !== undefined) server.requestTimeout = opts.requestTimeout;
-    return server;
+  // Node's own limits on how long a request may take to arrive (408 past them, src/graph/http.ts).
+  const requestTimeout = config.requestTimeoutMs;
+  const headersTimeout = Math.min(config.headersTimeoutMs, requestTimeout);
+  const serverOptions = {
+    headersTimeout,
+    requestTimeout,
+    // How often node looks for requests past those limits (its default, 30 s, would double a 30 s limit).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
+    // The pipeline answers a missing Host in the Graph envelope (node's own answer is a bare 400).
+    requireHostHeader: false,
+  };
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: { keepAliveTimeout?: number }) => {
+    const options = { ...serverOptions, ...(opts.keepAliveTimeout !== undefined ? { keepAliveTimeout: opts.keepAliveTimeout } : {}) };
+    return deps.tls ? createHttpsServer({ ...options, cert: deps.tls.cert, key: deps.tls.key }, handler) : createHttpServer(options, handler);
   };
 
   const fastify = Fastify({

@@ -29,7 +29,8 @@ const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Value
   serve: {
     usage: `enrollgraph serve [--host H] [--port P] [--data DIR | --memory | --database URL] [--public-url URL]
                   [--allow-app-only] [--trusted-issuers FILE] [--page-size N] [--max-page-size N]
-                  [--body-limit BYTES] [--qr-threads N] [--log-level L]
+                  [--body-limit BYTES] [--headers-timeout MS] [--request-timeout MS] [--body-timeout MS]
+                  [--qr-threads N] [--log-level L]
                   [--db-pool N] [--db-timeout MS] [--workers N]
                   [--tls] [--cert FILE --key FILE] [--identities FILE]
                   ${CONTROL_USAGE}`,
@@ -41,6 +42,9 @@ const COMMANDS: Record<string, { options: Options; usage: string; run: (v: Value
       'allow-app-only': { type: 'boolean' },
       'trusted-issuers': { type: 'string' },
       'body-limit': { type: 'string' },
+      'headers-timeout': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'body-timeout': { type: 'string' },
       'page-size': { type: 'string' },
       'max-page-size': { type: 'string' },
       'qr-threads': { type: 'string' },
@@ -184,6 +188,9 @@ async function serve(v: Values): Promise<number> {
   config.publicUrl = str(v, 'public-url')?.replace(/\/+$/, '');
   config.allowAppOnly = v['allow-app-only'] === true;
   config.bodyLimit = int(v, 'body-limit', 1024, 100 * 1024 * 1024) ?? config.bodyLimit;
+  config.requestTimeoutMs = int(v, 'request-timeout', 100, 3_600_000) ?? config.requestTimeoutMs;
+  config.headersTimeoutMs = int(v, 'headers-timeout', 100, config.requestTimeoutMs) ?? Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
+  config.bodyTimeoutMs = int(v, 'body-timeout', 100, 3_600_000) ?? config.bodyTimeoutMs;
   config.qrThreads = int(v, 'qr-threads', 0, 64) ?? config.qrThreads;
   config.maxPageSize = int(v, 'max-page-size', 1, 100_000) ?? config.maxPageSize;
   config.pageSize = int(v, 'page-size', 1, config.maxPageSize) ?? Math.min(config.pageSize, config.maxPageSize);

@@ -28,6 +28,10 @@ export interface Config {
   maxPageSize: number;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** How long the request line and headers, the whole request, and each wait for more of a body may take, in ms (408 past them). */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  bodyTimeoutMs: number;
   /** QR rendering worker threads (0 = on the main thread). */
   qrThreads: number;
   /** pino level; 'silent' turns logging off. */
@@ -55,6 +59,9 @@ export function defaultConfig(): Config {
     pageSize: 100,
     maxPageSize: 1000,
     bodyLimit: 1024 * 1024,
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 120_000,
+    bodyTimeoutMs: 30_000,
     qrThreads: 1,
     logLevel: 'info',
     shutdownTimeoutMs: 10_000,

@@ -1,8 +1,8 @@
 /**
  * The one HTTP pipeline, for every route (Graph, the authority, the control API, enrollment, the
- * console, health): request ids and Graph's headers, request bodies (limit, media type, JSON nesting
- * depth), the error envelope, framing errors of node's HTTP parser written in that same envelope, the
- * access log line, the request journal and metrics, and the `drop` fault.
+ * console, health): request ids and Graph's headers, request bodies (limit, idle timeout, media type,
+ * JSON nesting depth), the error envelope, framing errors of node's HTTP parser written in that same
+ * envelope, the access log line, the request journal and metrics, and the `drop` fault.
  *
  * Graph paths (`/{version}/…`) are one catch-all Fastify route that hands a framework-free
  * GraphRequest to GraphService; every other route is an ordinary Fastify route.
@@ -60,6 +60,8 @@ export interface PipelineOptions {
   control: ControlPlane;
   /** The largest request body, in bytes (a plugin may read its bodies with another: bodyParser). */
   bodyLimit: number;
+  /** A body that sends nothing for this long is 408, in ms. */
+  bodyTimeoutMs: number;
   publicUrl: string | undefined;
   tls: boolean;
   /** Log one line per request (level info and below). */
@@ -68,6 +70,8 @@ export interface PipelineOptions {
 
 export class HttpPipeline {
   private readonly fixedHeaders: [string, string][];
+  /** Connections answered while their request's body was still arriving (see `linger`). */
+  private readonly lingering = new WeakSet<Duplex>();
   /** Connections whose framing error was answered: node reports every later chunk again. */
   private readonly refused = new WeakSet<Duplex>();
   private log: FastifyBaseLogger | undefined;
@@ -108,6 +112,7 @@ export class HttpPipeline {
     });
 
     fastify.addHook('onResponse', (req, reply, done) => {
+      if (!req.raw.complete) this.linger(req.raw);
       const path = pathOf(req.url);
       if (!isControlPath(path)) {
         o.control.recordRequest(req.method, path, reply.statusCode, reply.elapsedTime, req.id, req.clientRequestId, req.graph?.caller);
@@ -122,10 +127,10 @@ export class HttpPipeline {
     fastify.setErrorHandler((err, req, reply) => {
       if (err instanceof ConnectionDrop) return this.drop(req, reply);
       const e = this.toGraphError(err, req);
-      // Fastify closes the connection after any body error: the rest of a body refused as too large
-      // is read and dropped by node instead, so a client still sending gets its 413 and the connection
-      // stays usable.
-      reply.removeHeader('connection');
+      // Fastify closes the connection after any body error; only a stalled body needs that. The rest of
+      // a body refused as too large is read and dropped (see `linger`), so a client still sending
+      // gets its 413 and the connection stays usable.
+      if (e.status !== 408) reply.removeHeader('connection');
       return sendError(reply, req, e);
     });
 
@@ -138,12 +143,13 @@ export class HttpPipeline {
 
   /**
    * A Fastify body parser for content type '*': reads the body within `limit` bytes (413 past it, by
-   * Content-Length or by what arrives; nothing past the limit is kept), then `parse` turns the bytes
-   * into the body. The JSON routes' parser by default.
+   * Content-Length or by what arrives; nothing past the limit is kept) and the idle timeout (408),
+   * then `parse` turns the bytes into the body. The JSON routes' parser by default.
    */
   bodyParser(parse: BodyParse = jsonRequestBody, limit = this.o.bodyLimit): BodyParser {
+    const timeoutMs = this.o.bodyTimeoutMs;
     return (req, payload, done) => {
-      readBody(payload, limit, (err, raw) => {
+      readBody(payload, limit, timeoutMs, (err, raw) => {
         if (err) return done(err);
         let body: unknown;
         try {
@@ -212,6 +218,35 @@ export class HttpPipeline {
   }
 
   /**
+   * The request was answered while its body was still arriving (a body refused as too large, or one
+   * its route does not read): what more arrives is read and dropped, so a client still sending can
+   * read its answer, and once the body ends the connection carries the next request. At most as much
+   * again as the body limit, for at most the body timeout: past either the connection is closed.
+   */
+  private linger(req: IncomingMessage): void {
+    const socket = req.socket;
+    this.lingering.add(socket);
+    let left = this.o.bodyLimit;
+    const stop = () => {
+      clearTimeout(timer);
+      req.off('data', count);
+      req.off('end', stop);
+      this.lingering.delete(socket);
+    };
+    const cut = () => {
+      stop();
+      socket.destroy();
+    };
+    const count = (chunk: Buffer) => {
+      if ((left -= chunk.length) < 0) cut();
+    };
+    const timer = setTimeout(cut, this.o.bodyTimeoutMs);
+    timer.unref();
+    req.on('data', count);
+    req.on('end', stop);
+  }
+
+  /**
    * Node's HTTP parser refused the request (a bad request line or header, headers over the limit,
    * malformed chunked encoding) or the request did not arrive in time: answered here in the Graph
    * envelope on the raw socket, then the connection is closed.
@@ -221,7 +256,7 @@ export class HttpPipeline {
     this.refused.add(socket);
     // The response this connection is writing, if any (node's own handler looks at the same field).
     const res = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable || res?.headersSent) {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable || res?.headersSent || this.lingering.has(socket)) {
       socket.destroy();
       return;
     }
@@ -278,10 +313,10 @@ function baseUrl(req: IncomingMessage): string {
 }
 
 /**
- * Reads a request body of at most `limit` bytes. Past the limit nothing more is kept: the stream is
- * resumed, so node reads and drops the rest.
+ * Reads a request body of at most `limit` bytes; `timeoutMs` bounds each wait for more of it. Past
+ * the limit nothing more is kept: the stream is resumed, so node reads and drops the rest.
  */
-function readBody(req: IncomingMessage, limit: number, cb: (err: Error | null, body?: Buffer) => void): void {
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number, cb: (err: Error | null, body?: Buffer) => void): void {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
@@ -290,10 +325,14 @@ function readBody(req: IncomingMessage, limit: number, cb: (err: Error | null, b
   }
   const chunks: Buffer[] = [];
   let size = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
   const finish = (err: Error | null, body?: Buffer) => {
+    finished = true;
     req.off('data', onData);
     req.off('end', onEnd);
     req.off('error', onError);
+    if (timer !== undefined) clearTimeout(timer);
     cb(err, body);
   };
   const onData = (chunk: Buffer) => {
@@ -304,8 +343,15 @@ function readBody(req: IncomingMessage, limit: number, cb: (err: Error | null, b
       req.resume();
       return;
     }
-    chunks.push(chunk);
+    if (chunks.push(chunk) === 1) setImmediate(startTimer);
+    else timer?.refresh();
   };
+  // A body that came with its headers is complete once node has parsed what it read (before the
+  // immediate): it needs no timer. The rest get one, renewed by each chunk.
+  const startTimer = () => {
+    if (!finished && !req.complete) timer = setTimeout(onIdle, timeoutMs);
+  };
+  const onIdle = () => finish(errors.requestTimeout(`No more of the request body arrived within ${timeoutMs / 1000} s.`));
   const onEnd = () => finish(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
   const onError = () => finish(errors.badRequest('The request body was cut off.'));
   req.on('data', onData);

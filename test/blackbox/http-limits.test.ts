@@ -1,19 +1,22 @@
 /**
  * Black-box tests of what a hostile or broken client may send at the HTTP layer: bodies nested too
- * deep, and framing node's parser refuses. Every answer is the Graph envelope with request ids, and
- * the server keeps serving.
+ * deep, requests that stall or trickle, bodies far past the limit, and framing node's parser
+ * refuses. Every answer is the Graph envelope with request ids, and the server keeps serving. The
+ * server runs with short timeouts so that the waits stay short.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, createProfile, graphError, PROFILES, startTenantServer, type TestServer } from '../helpers.js';
-import { assertEnvelope, rawExchange } from '../raw-http.js';
+import { assertEnvelope, RawConnection, rawExchange } from '../raw-http.js';
 
 let server: TestServer;
 let tenant: string;
 let token: string;
+let host: string;
 
 before(async () => {
-  ({ server, tenant, token } = await startTenantServer());
+  ({ server, tenant, token } = await startTenantServer({ args: ['--headers-timeout', '1000', '--request-timeout', '3000', '--body-timeout', '1000'] }));
+  host = new URL(server.url).host;
 });
 
 after(async () => {
@@ -22,6 +25,14 @@ after(async () => {
 
 /** The tenant's stored rows, without the QR PNG cache (the server may fill it in the background). */
 const snapshot = async () => (await server.storedAll(tenant)).map(({ qrPng: _qrPng, ...rest }) => rest);
+
+/** The head of a request, with Host and the tenant's token unless `headers` says otherwise. */
+function head(method: string, path: string, headers: Record<string, string | string[]> = {}): string {
+  const all: Record<string, string | string[]> = { Host: host, Authorization: `Bearer ${token}`, ...headers };
+  const lines = [`${method} ${path} HTTP/1.1`];
+  for (const [name, value] of Object.entries(all)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
 
 /** The server still answers an ordinary call. */
 async function assertServing() {
@@ -63,6 +74,55 @@ describe('JSON nesting depth', () => {
     assert.match(batch.json.responses[0].body.error.message, /nesting depth/);
     const admin = await call(server.url, 'PUT', '/_admin/snapshot', { token: server.adminKey!, rawBody: `{"format":${nested(5000)}}`, headers: { 'Content-Type': 'application/json' } });
     assert.match(graphError(admin, 400, 'BadRequest').message, /nesting depth/);
+  });
+});
+
+describe('timeouts', () => {
+  /** Opens a connection, lets `send` write to it, and expects `status` in the envelope and the server to close the connection. */
+  async function refusedAndClosed(send: (c: RawConnection) => Promise<void>, status: number, code: string) {
+    const before = await snapshot();
+    const c = await RawConnection.open(server.url);
+    try {
+      await send(c);
+      assertEnvelope(await c.response(), status, code);
+      await c.closedByServer();
+    } finally {
+      c.close();
+    }
+    assert.deepEqual(await snapshot(), before);
+    await assertServing();
+  }
+
+  test('headers that stop arriving are 408 in the Graph envelope, and the connection is closed', async () => {
+    await refusedAndClosed(async (c) => void (await c.write(`GET ${PROFILES} HTTP/1.1\r\nHost: ${host}\r\n`)), 408, 'RequestTimeout');
+  });
+
+  test('a body that stops arriving is 408 in the Graph envelope, and the connection is closed', async () => {
+    const request = head('POST', PROFILES, { 'Content-Type': 'application/json', 'Content-Length': '100' }) + '{"displayName":';
+    await refusedAndClosed(async (c) => void (await c.write(request)), 408, 'RequestTimeout');
+  });
+
+  test('a body trickling in a byte at a time is 408 in the Graph envelope once the request takes too long, and the connection is closed', async () => {
+    await refusedAndClosed(async (c) => {
+      await c.write(head('POST', PROFILES, { 'Content-Type': 'application/json', 'Content-Length': '10000' }));
+      // Each byte comes well within the body timeout; the request as a whole does not.
+      for (let sent = 0; !c.closed && (await c.write('{')); sent++) {
+        if (sent > 300) assert.fail('still reading the trickle after a minute');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }, 408, 'RequestTimeout');
+  });
+
+  test('a body far past the limit is 413 in the Graph envelope, and the rest of it is not read', async () => {
+    const total = 256 * 1024 * 1024;
+    let sent = 0;
+    await refusedAndClosed(async (c) => {
+      await c.write(head('POST', PROFILES, { 'Content-Type': 'application/json', 'Content-Length': String(total) }));
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      while (sent < total && (await c.write(chunk))) sent += chunk.length;
+    }, 413, 'RequestEntityTooLarge');
+    // The server closed the connection long before the client was done sending.
+    assert.ok(sent < total / 2, `${sent} of ${total} bytes were taken`);
   });
 });
 
