@@ -12,6 +12,7 @@
  * `beta`) never matches, so those paths stay with the Graph routes.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { GraphError } from '../graph/errors.js';
 import { mediaType, type BodyParse, type BodyParser } from '../graph/http.js';
 import type { KeyRing } from '../identity/keys.js';
 import type { Store } from '../store/store.js';
@@ -52,6 +53,8 @@ export const authorityPlugin: FastifyPluginAsync<AuthorityOptions> = async (fast
   fastify.setErrorHandler((err, req, reply) => {
     let oauth: OAuthError;
     if (err instanceof OAuthError) oauth = err;
+    // What the HTTP pipeline refused (a repeated Authorization header, a body too large or too slow), in OAuth's format.
+    else if (err instanceof GraphError && err.status < 500) oauth = oauthErrors.refusedRequest(err.status, err.message);
     else if (typeof (err as { statusCode?: number }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500) {
       oauth = oauthErrors.unreadableBody();
     } else {

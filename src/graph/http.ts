@@ -108,6 +108,10 @@ export class HttpPipeline {
       const raw = req.raw;
       // Node would answer a bare 400 itself (requireHostHeader); this answers it in the envelope.
       if (raw.headers.host === undefined && raw.httpVersion === '1.1') return done(errors.badRequest('The request has no Host header.'));
+      // Node keeps the first of repeated Authorization headers and drops the rest: refuse the ambiguity.
+      if (repeats(raw.rawHeaders, 'authorization')) {
+        return done(errors.unauthenticated('The request has more than one Authorization header.'));
+      }
       done();
     });
 
@@ -310,6 +314,19 @@ function baseUrl(req: IncomingMessage): string {
   const scheme = (socket as TLSSocket).encrypted ? 'https' : 'http';
   const host = req.headers.host ?? `${socket.localAddress}:${socket.localPort}`;
   return `${scheme}://${host}`;
+}
+
+/** True when `rawHeaders` (name, value, name, value, …) holds header `lowerName` more than once. */
+function repeats(rawHeaders: string[], lowerName: string): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Black-box tests of what a hostile or broken client may send at the HTTP layer: bodies nested too
- * deep, requests that stall or trickle, bodies far past the limit, and framing node's parser
- * refuses. Every answer is the Graph envelope with request ids, and the server keeps serving. The
- * server runs with short timeouts so that the waits stay short.
+ * deep, requests that stall or trickle, bodies far past the limit, repeated Authorization headers,
+ * and framing node's parser refuses. Every answer is the Graph envelope with request ids, and the
+ * server keeps serving. The server runs with short timeouts so that the waits stay short.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,6 +123,39 @@ describe('timeouts', () => {
     }, 413, 'RequestEntityTooLarge');
     // The server closed the connection long before the client was done sending.
     assert.ok(sent < total / 2, `${sent} of ${total} bytes were taken`);
+  });
+});
+
+describe('repeated Authorization headers', () => {
+  test('a valid Authorization header followed by another one is 401 InvalidAuthenticationToken, whichever comes first', async () => {
+    const before = await snapshot();
+    for (const values of [[`Bearer ${token}`, 'Bearer garbage'], ['Bearer garbage', `Bearer ${token}`], [`Bearer ${token}`, `Bearer ${token}`]]) {
+      for (const [method, body] of [['GET', ''], ['POST', '{"displayName":"twice"}']] as const) {
+        const headers = { Authorization: values, ...(body ? { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } : {}) };
+        const res = await rawExchange(server.url, head(method, PROFILES, headers) + body);
+        res.connection.close();
+        const e = assertEnvelope(res, 401, 'InvalidAuthenticationToken');
+        assert.match(e.message, /more than one Authorization header/);
+        assert.ok(res.headers['www-authenticate']?.startsWith('Bearer'));
+      }
+    }
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('the control API refuses a repeated Authorization header too', async () => {
+    const res = await rawExchange(server.url, head('GET', '/_admin/clock', { Authorization: [`Bearer ${server.adminKey}`, 'Bearer x'] }));
+    res.connection.close();
+    assertEnvelope(res, 401, 'InvalidAuthenticationToken');
+  });
+  test('the token endpoint answers a repeated Authorization header in OAuth\'s format', async () => {
+    const form = 'grant_type=client_credentials&client_id=x&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default';
+    const res = await rawExchange(server.url, head('POST', '/contoso.com/oauth2/v2.0/token', {
+      Authorization: ['Basic eDp5', 'Basic eDp6'], 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(form.length),
+    }) + form);
+    res.connection.close();
+    assert.equal(res.status, 401, res.body);
+    assert.equal(res.json.error, 'invalid_request');
+    assert.match(res.json.error_description, /more than one Authorization header/);
   });
 });
 
