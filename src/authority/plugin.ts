@@ -115,7 +115,7 @@ export const authorityPlugin: FastifyPluginAsync<AuthorityOptions> = async (fast
   });
 
   // Authorization code + PKCE: the login page and its form (authorize.ts).
-  registerAuthorize(fastify, { codes, tenantRoute: TENANT });
+  registerAuthorize(fastify, { codes, tenantRoute: TENANT, publicUrl: opts.publicUrl });
 
   fastify.get(`/${TENANT}/oauth2/v2.0/token`, async (req) => {
     throw oauthErrors.postOnly(req.method);
