@@ -38,6 +38,7 @@ export const errors = {
     new GraphError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not allowed for this resource.`),
   notAcceptable: (message: string) => new GraphError(406, 'NotAcceptable', message),
   requestTimeout: (message: string) => new GraphError(408, 'RequestTimeout', message),
+  expectationFailed: (expect: string) => new GraphError(417, 'ExpectationFailed', `The expectation '${expect}' is not supported.`),
   payloadTooLarge: (limit: number) =>
     new GraphError(413, 'RequestEntityTooLarge', `The request body exceeds the limit of ${limit} bytes.`),
   headersTooLarge: (limit: number) =>

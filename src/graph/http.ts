@@ -100,6 +100,7 @@ export class HttpPipeline {
   install(fastify: FastifyInstance): void {
     const { o } = this;
     this.log = fastify.log;
+    this.attach(fastify.server);
     fastify.decorateRequest('clientRequestId', '');
     fastify.decorateRequest('graph', undefined);
 
@@ -264,21 +265,51 @@ export class HttpPipeline {
       socket.destroy();
       return;
     }
-    const e = framingError(err);
-    const req = res?.req;
+    this.refuse(socket, framingError(err), res?.req, err.code);
+  }
+
+  /**
+   * Requests node answers itself, without a request event, answered here in the envelope instead: an
+   * `Expect` other than 100-continue (417), and CONNECT (405; this server proxies nothing).
+   */
+  private attach(server: FastifyInstance['server']): void {
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      const e = errors.expectationFailed(String(req.headers.expect));
+      const requestId = randomUUID();
+      const clientRequestId = clientRequestIdOf(req, requestId);
+      const body = errorBody(e, requestId, clientRequestId, new Date());
+      res.writeHead(e.status, [...this.head(requestId, clientRequestId), 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))]);
+      res.end(body);
+      this.recordRefusal(req, e.status, requestId, clientRequestId, 'expectation');
+    });
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => this.refuse(socket, errors.methodNotAllowed('CONNECT'), req, 'connect'));
+  }
+
+  /** Answers `e` on the raw socket and closes the connection once the client has had time to read it. */
+  private refuse(socket: Duplex, e: GraphError, req: IncomingMessage | undefined, why: string | undefined): void {
     const requestId = randomUUID();
-    const given = req?.headers['client-request-id'];
-    const clientRequestId = typeof given === 'string' && given !== '' ? given : requestId;
+    const clientRequestId = req === undefined ? requestId : clientRequestIdOf(req, requestId);
     const body = errorBody(e, requestId, clientRequestId, new Date());
-    const head = [`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}`, `request-id: ${requestId}`, `client-request-id: ${clientRequestId}`];
-    for (const [name, value] of this.fixedHeaders) head.push(`${name}: ${value}`);
-    head.push(`content-type: ${JSON_CONTENT_TYPE}`, `content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', '');
+    const head = [`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}`];
+    const fields = [...this.head(requestId, clientRequestId), 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body)), 'connection', 'close'];
+    for (let i = 0; i < fields.length; i += 2) head.push(`${fields[i]}: ${fields[i + 1]}`);
+    head.push('', '');
     socket.end(Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body)]));
     // Time for the client to read the answer before the connection goes (what it still sends is refused again, and ignored).
     setTimeout(() => socket.destroy(), FRAMING_LINGER_MS).unref();
+    this.recordRefusal(req, e.status, requestId, clientRequestId, why);
+  }
+
+  /** The ids and Graph's headers, as name, value, name, value, … */
+  private head(requestId: string, clientRequestId: string): string[] {
+    return ['request-id', requestId, 'client-request-id', clientRequestId, ...this.fixedHeaders.flat()];
+  }
+
+  /** Journal, metrics and access log of a request answered outside Fastify (no route, no reply). */
+  private recordRefusal(req: IncomingMessage | undefined, status: number, requestId: string, clientRequestId: string, why: string | undefined): void {
     const path = req?.url === undefined ? '' : pathOf(req.url);
-    if (!isControlPath(path)) this.o.control.recordRequest(req?.method ?? '', path, e.status, 0, requestId, clientRequestId);
-    if (this.o.accessLog) this.log?.info({ requestId, method: req?.method, url: req?.url, status: e.status, refused: err.code }, 'request');
+    if (!isControlPath(path)) this.o.control.recordRequest(req?.method ?? '', path, status, 0, requestId, clientRequestId);
+    if (this.o.accessLog) this.log?.info({ requestId, method: req?.method, url: req?.url, status, refused: why }, 'request');
   }
 }
 
@@ -302,6 +333,11 @@ function sendError(reply: FastifyReply, req: FastifyRequest, err: GraphError): F
     .headers(err.headers)
     .header('content-type', JSON_CONTENT_TYPE)
     .send(errorBody(err, req.id, req.clientRequestId || req.id, new Date()));
+}
+
+function clientRequestIdOf(req: IncomingMessage, requestId: string): string {
+  const given = req.headers['client-request-id'];
+  return typeof given === 'string' && given !== '' ? given : requestId;
 }
 
 function pathOf(url: string): string {

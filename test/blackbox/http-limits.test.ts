@@ -169,6 +169,8 @@ describe('framing errors', () => {
     ['a malformed chunk size', `POST ${PROFILES} HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n`, 400, 'BadRequest'],
     ['Content-Length and Transfer-Encoding together', `POST ${PROFILES} HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`, 400, 'BadRequest'],
     ['an HTTP/1.1 request without Host', `GET ${PROFILES} HTTP/1.1\r\n\r\n`, 400, 'BadRequest'],
+    ['an Expect other than 100-continue', `POST ${PROFILES} HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}`, 417, 'ExpectationFailed'],
+    ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'MethodNotAllowed'],
   ];
   for (const [what, request, status, code] of cases) {
     test(`${what} is ${status} ${code} in the Graph envelope`, async () => {
