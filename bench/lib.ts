@@ -469,6 +469,8 @@ export interface Row {
   baselineRps?: number;
   /** Minimum ratio to the baseline's req/s. */
   target?: number;
+  /** Most p99 latency allowed, in ms. */
+  p99LimitMs?: number;
 }
 
 export interface RowSummary {
@@ -479,6 +481,8 @@ export interface RowSummary {
   /** rps / baseline rps; null for the baseline itself. */
   ratio: number | null;
   target: number | null;
+  p99LimitMs: number | null;
+  /** Every target of the row met (ratio and p99); null when it has none. */
   pass: boolean | null;
 }
 
@@ -486,6 +490,10 @@ export function summarize(row: Row): RowSummary {
   const m = row.measurement;
   const ratio = row.baselineRps ? Math.round((m.rps / row.baselineRps) * 1000) / 1000 : null;
   const target = row.target ?? null;
+  const p99LimitMs = row.p99LimitMs ?? null;
+  const checks: boolean[] = [];
+  if (target !== null && ratio !== null) checks.push(ratio >= target);
+  if (p99LimitMs !== null) checks.push(m.p99 <= p99LimitMs);
   return {
     name: m.name,
     rps: m.rps,
@@ -493,7 +501,8 @@ export function summarize(row: Row): RowSummary {
     p99Ms: m.p99,
     ratio,
     target,
-    pass: target === null || ratio === null ? null : ratio >= target,
+    p99LimitMs,
+    pass: checks.length === 0 ? null : checks.every(Boolean),
   };
 }
 
@@ -509,8 +518,8 @@ export function printTable(rows: Row[]): string {
       s.rps.toLocaleString('en-US'),
       Number.isFinite(s.p50Ms) ? s.p50Ms.toFixed(2) : '-',
       Number.isFinite(s.p99Ms) ? s.p99Ms.toFixed(2) : '-',
-      s.ratio === null ? 'baseline' : `${s.ratio.toFixed(2)}× baseline`,
-      s.target === null ? '' : `≥ ${s.target.toFixed(2)}×`,
+      s.ratio === null ? (row.p99LimitMs === undefined ? 'baseline' : '') : `${s.ratio.toFixed(2)}× baseline`,
+      [s.target === null ? '' : `≥ ${s.target.toFixed(2)}×`, s.p99LimitMs === null ? '' : `p99 ≤ ${s.p99LimitMs} ms`].filter(Boolean).join(', '),
       failed ? 'ERROR' : s.pass === null ? '' : s.pass ? 'PASS' : 'FAIL',
       String(m.non2xx + (m.unexpected > m.non2xx ? m.unexpected - m.non2xx : 0)),
       m.serverCpuPercent === undefined ? '?' : `${m.serverCpuPercent}%`,

@@ -2,35 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { authorityPlugin } from './authority/plugin.js';
 import { drainOnClose } from './http-drain.js';
 import type { Config } from './config.js';
-import { dropConnection, registerControl } from './control/http.js';
+import { registerControl } from './control/http.js';
 import { ControlPlane } from './control/plane.js';
-import { ConnectionDrop } from './faults/rules.js';
-import { behaviours } from './domain/registry.js';
-import { managedPlaySignupPage } from './pages/managed-play-signup.js';
 import { EntityService } from './domain/entities.js';
+import { behaviours } from './domain/registry.js';
 import { EnrollmentTokens } from './enrollment/tokens.js';
 import { QrRenderer } from './enrollment/qr-renderer.js';
-import { errorBody, errors, fromProblem, GraphError } from './graph/errors.js';
-import { JSON_CONTENT_TYPE } from './graph/serialize.js';
+import { errors } from './graph/errors.js';
+import { HttpPipeline } from './graph/http.js';
 import { GraphService } from './graph/service.js';
-import { ENTITIES } from './model/registry.js';
-import { GraphFront, graphHeaderPairs, jsonBody } from './graph/http.js';
 import { KeyRing } from './identity/keys.js';
 import { mintAccessToken, type MintOptions } from './identity/mint.js';
+import { ENTITIES } from './model/registry.js';
+import { managedPlaySignupPage } from './pages/managed-play-signup.js';
 import { TokenVerifier } from './identity/verify.js';
-import { StoreUnavailableError } from './store/errors.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './time.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    clientRequestId: string;
-  }
-}
 
 /** Log levels at which every request gets an access-log line. */
 const ACCESS_LOG_LEVELS = ['trace', 'debug', 'info'];
@@ -45,8 +36,9 @@ export interface AppDeps {
 export interface App {
   fastify: FastifyInstance;
   keys: KeyRing;
+  /** Entities of every kind (src/domain/). */
   entities: EntityService;
-  /** The Graph protocol, framework-free (GraphFront serves it over HTTP). */
+  /** The Graph protocol, framework-free (the HTTP pipeline, src/graph/http.ts, serves it). */
   graph: GraphService;
   /** Throttling, clock, faults, enrollment and the control API (src/control/). */
   control: ControlPlane;
@@ -73,27 +65,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     onCall: control.onCall,
   });
 
-  const fixedHeaders = graphHeaderPairs(deps.tls !== undefined);
-  const graphHeaders = (req: FastifyRequest, reply: FastifyReply) => {
-    const given = req.headers['client-request-id'];
-    req.clientRequestId = typeof given === 'string' && given !== '' ? given : req.id;
-    reply.header('request-id', req.id);
-    reply.header('client-request-id', req.clientRequestId);
-    for (const [name, value] of fixedHeaders) reply.header(name, value);
-  };
+  const pipeline = new HttpPipeline({
+    graph, control, bodyLimit: config.bodyLimit, bodyTimeoutMs: config.bodyTimeoutMs, publicUrl: config.publicUrl, tls: deps.tls !== undefined,
+    accessLog: ACCESS_LOG_LEVELS.includes(config.logLevel),
+  });
 
-  // Graph paths are answered by the GraphFront (src/graph/http.ts) straight from node:http; the rest
-  // of the server goes through Fastify. `front` is set once Fastify's logger exists.
-  let front: GraphFront | undefined;
-  const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void, opts: { keepAliveTimeout?: number; requestTimeout?: number }) => {
-    const listener = (req: IncomingMessage, res: ServerResponse) => {
-      if (front && GraphFront.claims(req.url ?? '/')) front.handle(req, res);
-      else fastifyHandler(req, res);
-    };
-    const server = deps.tls ? createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, listener) : createHttpServer(listener);
-    if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
-    if (opts.requestTimeout !== undefined) server.requestTimeout = opts.requestTimeout;
-    return server;
+  // Node's own limits on how long a request may take to arrive (408 past them, src/graph/http.ts).
+  const requestTimeout = config.requestTimeoutMs;
+  const headersTimeout = Math.min(config.headersTimeoutMs, requestTimeout);
+  const serverOptions = {
+    headersTimeout,
+    requestTimeout,
+    // How often node looks for requests past those limits (its default, 30 s, would double a 30 s limit).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
+    // The pipeline answers a missing Host in the Graph envelope (node's own answer is a bare 400).
+    requireHostHeader: false,
+  };
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: { keepAliveTimeout?: number }) => {
+    const options = { ...serverOptions, ...(opts.keepAliveTimeout !== undefined ? { keepAliveTimeout: opts.keepAliveTimeout } : {}) };
+    return deps.tls ? createHttpsServer({ ...options, cert: deps.tls.cert, key: deps.tls.key }, handler) : createHttpServer(options, handler);
   };
 
   const fastify = Fastify({
@@ -101,54 +91,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     bodyLimit: config.bodyLimit,
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
-    return503OnClosing: true,
+    // No child logger per request (pino builds one in about a microsecond): lines name their request themselves.
+    childLoggerFactory: (logger) => logger,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true },
-    // Errors the router raises before any hook runs (a malformed URL) still get Graph's headers and envelope.
-    frameworkErrors: (err, req, reply) => {
-      graphHeaders(req, reply);
-      const graphErr = err.code === 'FST_ERR_BAD_URL' ? errors.badRequest('The request URL is not correctly percent-encoded.') : toGraphError(err, req, config.bodyLimit);
-      void sendError(reply, req, graphErr);
-    },
-    serverFactory,
+    ...pipeline.fastifyOptions(),
+    // No route has a schema, so ajv and fast-json-stringify (much of Fastify's load time) load on first need only.
     schemaController: { compilersFactory: { buildValidator: lazyCompiler('@fastify/ajv-compiler') as never, buildSerializer: lazyCompiler('@fastify/fast-json-stringify-compiler') as never } },
+    serverFactory,
   });
 
-  // Graph's headers on every response, errors included.
   const drain = drainOnClose(fastify);
-
-  fastify.addHook('onRequest', (req, reply, done) => {
-    graphHeaders(req, reply);
-    done();
-  });
-
-  // One access-log line per request at level info (and below); no hook at all when it would log nothing.
-  if (ACCESS_LOG_LEVELS.includes(config.logLevel)) {
-    fastify.addHook('onResponse', (req, reply, done) => {
-      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-      done();
-    });
-  }
-
-  // JSON bodies: an empty body is "no body" (SDKs send Content-Length 0 with a JSON Content-Type).
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(['application/json'], { parseAs: 'string' }, (req, body, done) => {
-    try {
-      done(null, jsonBody(req.headers['content-type'] ?? '', body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    if ((body as Buffer).length === 0) return done(null, undefined);
-    done(errors.unsupportedMediaType(req.headers['content-type'] ?? ''), undefined);
-  });
-
-  fastify.setErrorHandler((err, req, reply) => {
-    if (err instanceof ConnectionDrop) return dropConnection(control, req, reply);
-    return sendError(reply, req, toGraphError(err, req, config.bodyLimit));
-  });
-  fastify.setNotFoundHandler((req, reply) => sendError(reply, req, errors.noRoute(req.method, req.url.split('?')[0]!)));
+  pipeline.install(fastify);
 
   fastify.get('/healthz', async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
   fastify.get('/readyz', async (req, reply) => {
@@ -156,20 +110,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       await store.ping();
       return reply.type('application/json').send({ status: 'ready', store: store.kind });
     } catch (err) {
-      req.log.warn({ err }, 'store not ready');
-      return sendError(reply, req, errors.serviceUnavailable(1));
+      req.log.warn({ err, requestId: req.id }, 'store not ready');
+      throw errors.serviceUnavailable(1);
     }
   });
 
-  front = new GraphFront({
-    graph, control, log: fastify.log, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl, tls: deps.tls !== undefined,
-    accessLog: ACCESS_LOG_LEVELS.includes(config.logLevel), closing: drain.closing,
-  });
   // The local Entra-style authority (/{tenant}/oauth2/v2.0/token, discovery, keys): src/authority/.
-  fastify.register(authorityPlugin, { keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl });
+  fastify.register(authorityPlugin, {
+    keys, store, clock, identitiesFile: config.identitiesFile, publicUrl: config.publicUrl, bodyParser: (parse) => pipeline.bodyParser(parse),
+  });
   // /_admin/ (control API), /enrollment/android/enroll (devices), /metrics, and the request journal: src/control/.
   const mintToken = (opts: Omit<MintOptions, 'nowSeconds'>) => mintAccessToken(keys, { ...opts, nowSeconds: Math.floor(clock.nowUs() / 1e6) });
-  registerControl(fastify, control, mintToken);
+  registerControl(fastify, control, (limit) => pipeline.bodyParser(undefined, limit), mintToken);
   fastify.register(import('./console/plugin.js')); // the web console at /console/ (src/console/, console/)
   fastify.register(managedPlaySignupPage, { managedPlay: domain.managedPlay }); // the stand-in for Google's signup page
   fastify.get('/', async (_req, reply) => reply.redirect('/console/', 302)); // a browser pointed at the server finds the console
@@ -197,47 +149,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   };
 }
 
-/**
- * One of Fastify's schema compilers, loaded when a route with a schema first needs it. No route has
- * one, so ajv and fast-json-stringify (a good part of Fastify's load time) stay unloaded.
- */
+/** One of Fastify's schema compilers, loaded when a route with a schema first needs it. */
 function lazyCompiler(id: string): (...args: unknown[]) => unknown {
   let build: ((...args: unknown[]) => unknown) | undefined;
   return (...args) => {
     build ??= (createRequire(createRequire(import.meta.url).resolve('fastify'))(id) as () => (...a: unknown[]) => unknown)();
     return build(...args);
   };
-}
-
-function toGraphError(err: unknown, req: FastifyRequest, bodyLimit: number): GraphError {
-  const known = fromProblem(err);
-  if (known) return known;
-  if (err instanceof StoreUnavailableError) {
-    req.log.warn({ err: err.message }, 'store unavailable');
-    return errors.serviceUnavailable(err.retryAfterSeconds);
-  }
-  const e = err as { code?: string; statusCode?: number };
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge(bodyLimit);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType(req.headers['content-type'] ?? '');
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return errors.unreadableBody('The request body could not be read.');
-  }
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new GraphError(e.statusCode, 'BadRequest', 'The request could not be read.');
-  }
-  req.log.error({ err }, 'unhandled error');
-  return errors.internal();
-}
-
-function sendError(reply: FastifyReply, req: FastifyRequest, err: GraphError): FastifyReply {
-  return reply
-    .code(err.status)
-    .headers(err.headers)
-    .header('Content-Type', JSON_CONTENT_TYPE)
-    .send(errorBody(err, req.id, req.clientRequestId ?? req.id, new Date()));
 }

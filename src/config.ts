@@ -29,6 +29,10 @@ export interface Config {
   maxPageSize: number;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** How long the request line and headers, the whole request, and each wait for more of a body may take, in ms (408 past them). */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  bodyTimeoutMs: number;
   /** QR rendering worker threads (0 = on the main thread). */
   qrThreads: number;
   /** pino level; 'silent' turns logging off. */
@@ -56,6 +60,9 @@ export function defaultConfig(): Config {
     pageSize: 100,
     maxPageSize: 1000,
     bodyLimit: 1024 * 1024,
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 120_000,
+    bodyTimeoutMs: 30_000,
     qrThreads: 1,
     logLevel: 'info',
     shutdownTimeoutMs: 10_000,
@@ -114,6 +121,9 @@ export const SERVE_FLAGS: FlagTable = {
   'page-size': { type: 'string', value: 'N', default: String(defaults.pageSize), help: 'page size of a list without $top' },
   'max-page-size': { type: 'string', value: 'N', default: String(defaults.maxPageSize), help: 'the most $top gives in one page' },
   'body-limit': { type: 'string', value: 'BYTES', default: String(defaults.bodyLimit), help: 'larger request bodies get 413' },
+  'headers-timeout': { type: 'string', value: 'MS', default: String(defaults.headersTimeoutMs), help: 'the request line and headers must arrive within this (408 past it)' },
+  'request-timeout': { type: 'string', value: 'MS', default: String(defaults.requestTimeoutMs), help: 'a whole request must arrive within this (408 past it)' },
+  'body-timeout': { type: 'string', value: 'MS', default: String(defaults.bodyTimeoutMs), help: 'the longest wait for more of a request body (408 past it)' },
   'qr-threads': { type: 'string', value: 'N', default: String(defaults.qrThreads), help: 'QR rendering worker threads (0: on the main thread)' },
   'log-level': { type: 'string', value: 'L', default: defaults.logLevel, help: `${LOG_LEVELS.join(', ')}; silent prints nothing at all` },
   workers: { type: 'string', value: 'N', default: '1', help: 'serve from N processes on one port (node:cluster), on --data or --database' },
@@ -189,6 +199,9 @@ export function serveConfig(s: Settings): Config {
   config.publicUrl = str(s, 'public-url')?.replace(/\/+$/, '');
   config.allowAppOnly = s.values['allow-app-only'] === true;
   config.bodyLimit = intSetting(s, 'body-limit', 1024, 100 * 1024 * 1024) ?? config.bodyLimit;
+  config.requestTimeoutMs = intSetting(s, 'request-timeout', 100, 3_600_000) ?? config.requestTimeoutMs;
+  config.headersTimeoutMs = intSetting(s, 'headers-timeout', 100, config.requestTimeoutMs) ?? Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
+  config.bodyTimeoutMs = intSetting(s, 'body-timeout', 100, 3_600_000) ?? config.bodyTimeoutMs;
   config.qrThreads = intSetting(s, 'qr-threads', 0, 64) ?? config.qrThreads;
   config.maxPageSize = intSetting(s, 'max-page-size', 1, 100_000) ?? config.maxPageSize;
   config.pageSize = intSetting(s, 'page-size', 1, config.maxPageSize) ?? Math.min(config.pageSize, config.maxPageSize);

@@ -9,15 +9,13 @@ import type { FastifyInstance } from 'fastify';
  * a request the server never started on such a connection was not processed, so the client may
  * safely retry it). Nothing is tracked per request: the hot path pays one boolean test.
  */
-export function drainOnClose(fastify: FastifyInstance): { start(): () => void; closing(): boolean } {
+export function drainOnClose(fastify: FastifyInstance): { start(): () => void } {
   let closing = false;
   fastify.addHook('onSend', (_req, reply, payload, next) => {
     if (closing) reply.header('Connection', 'close');
     next(null, payload);
   });
   return {
-    /** True once closing has begun (for responses written outside Fastify: src/graph/http.ts). */
-    closing: () => closing,
     /** Call when closing begins; returns the function that stops the sweeping. */
     start() {
       closing = true;

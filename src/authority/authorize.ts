@@ -13,7 +13,8 @@
  * {@link AuthorizationCodes.redeem}. Codes live in this process's memory: with `--workers` or several
  * instances, a code must be redeemed at the process that issued it (sticky sessions).
  *
- * redirect_uri must be http(s) on this server's own host or on a loopback host. The console's client id
+ * redirect_uri must be http(s) on this server's own host (the host of --public-url when set, else the
+ * request's Host) or on a loopback host. The console's client id
  * ({@link CONSOLE_CLIENT_ID}) is a built-in public client: in strict mode it needs no entry in the
  * identity file (an entry with that id replaces the built-in one) and has
  * DeviceManagementConfiguration.ReadWrite.All admin-consented.
@@ -144,8 +145,10 @@ const PARAM_NAMES: (keyof AuthorizeParams)[] = [
 class PageError extends Error {}
 
 /** Registers GET and POST `/{tenant}/oauth2/v2.0/authorize` on the authority plugin. */
-export function registerAuthorize(fastify: FastifyInstance, opts: { codes: AuthorizationCodes; tenantRoute: string }): void {
+export function registerAuthorize(fastify: FastifyInstance, opts: { codes: AuthorizationCodes; tenantRoute: string; publicUrl: string | undefined }): void {
   const { codes } = opts;
+  // With --public-url the server knows its own host: a Host header does not get to say otherwise.
+  const publicHost = opts.publicUrl === undefined ? undefined : new URL(opts.publicUrl).host;
   const identities = codes.identities;
   const open = identities.mode === 'open';
 
@@ -163,7 +166,7 @@ export function registerAuthorize(fastify: FastifyInstance, opts: { codes: Autho
       throw new PageError('redirect_uri is not an absolute URL.');
     }
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(uri.hostname);
-    if (!['http:', 'https:'].includes(uri.protocol) || uri.hash !== '' || (!loopback && uri.host !== req.host)) {
+    if (!['http:', 'https:'].includes(uri.protocol) || uri.hash !== '' || (!loopback && uri.host !== (publicHost ?? req.host))) {
       throw new PageError('redirect_uri must be an http(s) URL on this server or on a loopback host, without a fragment.');
     }
     if (responseType !== 'code') throw new PageError("Only response_type 'code' is supported.");

@@ -112,6 +112,7 @@ export const oauthErrors = {
   badTokenUse: (value: string) =>
     bad('invalid_request', 900144, `The request body must contain the following parameter: 'requested_token_use' with the value 'on_behalf_of', not '${value}'.`),
   invalidClientId: (clientId: string) => bad('unauthorized_client', 700038, `${clientId} is not a valid application identifier.`),
+  refusedRequest: (status: number, description: string) => new OAuthError(status, 'invalid_request', 9002313, `Invalid request. ${description}`),
   unreadableBody: () => bad('invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'."),
   internal: () => new OAuthError(500, 'server_error', 50000, 'There was an error issuing a token or an authorization code. Please try again later.'),
 } as const;

@@ -12,6 +12,8 @@
  * `beta`) never matches, so those paths stay with the Graph routes.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { GraphError } from '../graph/errors.js';
+import { mediaType, type BodyParse, type BodyParser } from '../graph/http.js';
 import type { KeyRing } from '../identity/keys.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../time.js';
@@ -28,6 +30,8 @@ export interface AuthorityOptions {
   identitiesFile: string | undefined;
   /** Base URL of the endpoints in the discovery document; default: from the request. */
   publicUrl: string | undefined;
+  /** The server's body reader (limit, timeout) with this plugin's own parsing: see HttpPipeline.bodyParser. */
+  bodyParser(parse: BodyParse): BodyParser;
 }
 
 /** A path segment for `{tenant}` that is not a Graph version segment (`v1.0`, `beta`, `v2`, …). */
@@ -43,18 +47,18 @@ export const authorityPlugin: FastifyPluginAsync<AuthorityOptions> = async (fast
 
   // Form bodies only; any other body reads as no parameters (so the answer is a missing-parameter error).
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
+  fastify.addContentTypeParser('*', opts.bodyParser((contentType, raw) =>
+    mediaType(contentType) === 'application/x-www-form-urlencoded' ? Object.fromEntries(new URLSearchParams(raw.toString('utf8'))) : undefined));
 
   fastify.setErrorHandler((err, req, reply) => {
     let oauth: OAuthError;
     if (err instanceof OAuthError) oauth = err;
+    // What the HTTP pipeline refused (a repeated Authorization header, a body too large or too slow), in OAuth's format.
+    else if (err instanceof GraphError && err.status < 500) oauth = oauthErrors.refusedRequest(err.status, err.message);
     else if (typeof (err as { statusCode?: number }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500) {
       oauth = oauthErrors.unreadableBody();
     } else {
-      req.log.error({ err }, 'authority error');
+      req.log.error({ err, requestId: req.id }, 'authority error');
       oauth = oauthErrors.internal();
     }
     return sendOAuthError(reply, req, oauth);
@@ -111,7 +115,7 @@ export const authorityPlugin: FastifyPluginAsync<AuthorityOptions> = async (fast
   });
 
   // Authorization code + PKCE: the login page and its form (authorize.ts).
-  registerAuthorize(fastify, { codes, tenantRoute: TENANT });
+  registerAuthorize(fastify, { codes, tenantRoute: TENANT, publicUrl: opts.publicUrl });
 
   fastify.get(`/${TENANT}/oauth2/v2.0/token`, async (req) => {
     throw oauthErrors.postOnly(req.method);

@@ -2,11 +2,12 @@
  * The control plane's HTTP surface, kept apart from the Graph routes:
  * - `/_admin/…` — the control API (admin key required on every call), an encapsulated plugin;
  * - `POST /enrollment/android/enroll` — what a device that scanned the QR code sends (no token);
- * - `GET /metrics` — Prometheus text format;
- * - root hooks that feed the request journal and the request metrics.
+ * - `GET /metrics` — Prometheus text format.
+ * The request journal and the request metrics are fed by the HTTP pipeline (src/graph/http.ts).
  */
 import { ENTITIES } from '../model/registry.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { BodyParser } from '../graph/http.js';
 import { ENROLL_PATH } from '../enrollment/devices.js';
 import { FaultSpecError } from '../faults/rules.js';
 import { errors, GraphError } from '../graph/errors.js';
@@ -14,7 +15,6 @@ import { isGuid } from '../identity/claims.js';
 import type { MintOptions } from '../identity/mint.js';
 import { formatUs, parseIsoToUs } from '../time.js';
 import type { ControlPlane } from './plane.js';
-import { operationOfPath } from './operations.js';
 import { SnapshotError } from './snapshot.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -50,19 +50,11 @@ function pathOf(req: FastifyRequest): string {
   return q < 0 ? req.url : req.url.slice(0, q);
 }
 
-const isControlPath = (path: string) => path === '/metrics' || path === '/_admin' || path.startsWith('/_admin/');
-
 /** Mints an access token with the server's keys, on its clock. */
 export type TokenMinter = (opts: Omit<MintOptions, 'nowSeconds'>) => Promise<string>;
 
-/** Registers the control routes and hooks on the root instance (before `ready()`). */
-export function registerControl(fastify: FastifyInstance, plane: ControlPlane, mint: TokenMinter): void {
-  fastify.addHook('onResponse', (req, reply, done) => {
-    const path = pathOf(req);
-    if (!isControlPath(path)) record(plane, req, path, reply.statusCode, reply.elapsedTime);
-    done();
-  });
-
+/** Registers the control routes on the root instance (before `ready()`). */
+export function registerControl(fastify: FastifyInstance, plane: ControlPlane, jsonBodies: (limit: number) => BodyParser, mint: TokenMinter): void {
   fastify.get('/metrics', async (_req, reply) => reply.type(plane.metrics.contentType).send(await plane.metrics.text()));
 
   fastify.route({
@@ -74,21 +66,10 @@ export function registerControl(fastify: FastifyInstance, plane: ControlPlane, m
     },
   });
 
-  fastify.register(adminPlugin, { prefix: '/_admin', plane, mint });
+  fastify.register(adminPlugin, { prefix: '/_admin', plane, jsonBodies, mint });
 }
 
-function record(plane: ControlPlane, req: FastifyRequest, path: string, status: number, elapsedMs: number): void {
-  plane.recordRequest(req.method, path, status, elapsedMs, req.id, req.clientRequestId ?? req.id);
-}
-
-/** Answers a request by destroying its connection (a `drop` fault rule); journaled with status 0. */
-export function dropConnection(plane: ControlPlane, req: FastifyRequest, reply: FastifyReply): void {
-  record(plane, req, pathOf(req), 0, reply.elapsedTime);
-  reply.hijack();
-  req.raw.socket?.destroy();
-}
-
-const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane; mint: TokenMinter }> = async (app, { plane, mint }) => {
+const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane; jsonBodies: (limit: number) => BodyParser; mint: TokenMinter }> = async (app, { plane, jsonBodies, mint }) => {
   app.addHook('onRequest', async (req) => {
     if (!plane.isAdmin(req.headers.authorization)) throw adminErrors.unauthorized();
   });
@@ -106,21 +87,26 @@ const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane; mint: TokenMinter }
   });
 
   app.get('/snapshot', async (_req, reply) => sendJson(reply, 200, await plane.exportSnapshot()));
-  app.put('/snapshot', { bodyLimit: SNAPSHOT_BODY_LIMIT }, async (req, reply) => {
-    try {
-      const state = await plane.importSnapshot(req.body);
-      return sendJson(reply, 200, {
-        imported: {
-          tenants: state.tenants.length,
-          ...Object.fromEntries(ENTITIES.map((e) => [e.snapshotKey, state.entities[e.typeName]?.length ?? 0])),
-          devices: state.devices.length,
-          faults: state.faults.length,
-        },
-      });
-    } catch (err) {
-      if (err instanceof SnapshotError) throw errors.badRequest(`Invalid snapshot: ${err.message}`);
-      throw err;
-    }
+  // Snapshots can be large: their route reads bodies of up to SNAPSHOT_BODY_LIMIT bytes.
+  app.register(async (snapshots) => {
+    snapshots.removeAllContentTypeParsers();
+    snapshots.addContentTypeParser('*', jsonBodies(SNAPSHOT_BODY_LIMIT));
+    snapshots.put('/snapshot', async (req, reply) => {
+      try {
+        const state = await plane.importSnapshot(req.body);
+        return sendJson(reply, 200, {
+          imported: {
+            tenants: state.tenants.length,
+            ...Object.fromEntries(ENTITIES.map((e) => [e.snapshotKey, state.entities[e.typeName]?.length ?? 0])),
+            devices: state.devices.length,
+            faults: state.faults.length,
+          },
+        });
+      } catch (err) {
+        if (err instanceof SnapshotError) throw errors.badRequest(`Invalid snapshot: ${err.message}`);
+        throw err;
+      }
+    });
   });
 
   app.get('/clock', async (_req, reply) => sendJson(reply, 200, plane.clock.describe()));

@@ -4,7 +4,8 @@
  * `dependsOn` (a failed dependency gives its dependents 424).
  */
 import { errors, GraphError } from './errors.js';
-import type { ApiVersion } from './path.js';
+import { parseJson } from './json.js';
+import { parseGraphPath, type ApiVersion, type Target } from './path.js';
 import type { GraphRequest, GraphResponse } from './service.js';
 
 export const MAX_BATCH_REQUESTS = 20;
@@ -126,17 +127,14 @@ export async function runBatch(
     const rel = item.url.startsWith('/') ? item.url : `/${item.url}`;
     const q = rel.indexOf('?');
     const path = `/${version}${q < 0 ? rel : rel.slice(0, q)}`;
-    if (/^\/[^/]+\/\$batch\/?$/i.test(path)) return errorResponse(errors.badRequest('A batch request cannot contain another $batch.'));
+    // Asked of the parser that routes the item, so no spelling (`%24batch`, any case, a trailing
+    // slash) gets a batch run inside a batch: the answer stays at most 20 items of one page each.
+    if (isBatch(path)) return errorResponse(errors.badRequest('A batch request cannot contain another $batch.'));
     const headers: Record<string, string | undefined> = { ...item.headers, authorization: outer.headers.authorization };
     let body = item.body;
-    if (typeof body === 'string' && /json/i.test(item.headers['content-type'] ?? '')) {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        return errorResponse(errors.unreadableBody('The batch item body is not valid JSON.'));
-      }
-    }
     try {
+      // A body given as a JSON text is parsed as a request body is (the same depth limit).
+      if (typeof body === 'string' && /json/i.test(item.headers['content-type'] ?? '')) body = parseJson(body);
       return await run({
         method: item.method, path, query: new URLSearchParams(q < 0 ? '' : rel.slice(q + 1)), headers, body,
         baseUrl: outer.baseUrl, requestId: outer.requestId, clientRequestId: outer.clientRequestId,
@@ -148,6 +146,17 @@ export async function runBatch(
   };
 
   return Promise.all(items.map(start));
+}
+
+function isBatch(path: string): boolean {
+  let target: Target | undefined;
+  try {
+    // Only `$batch` is looked for: no entity set is needed (the item's own errors are answered when it runs).
+    target = parseGraphPath(path, [])?.target;
+  } catch {
+    return false;
+  }
+  return target?.kind === 'batch';
 }
 
 function toItem(id: string, res: GraphResponse): BatchItemResponse {

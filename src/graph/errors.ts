@@ -50,8 +50,12 @@ export const errors = {
     new GraphError(400, 'No method match route template',
       `No OData route exists that match template ${template} with http verb ${method} for request /${INTUNE_SERVICE}/${intunePath}.`),
   notAcceptable: (message: string) => new GraphError(406, 'NotAcceptable', message),
+  requestTimeout: (message: string) => new GraphError(408, 'RequestTimeout', message),
+  expectationFailed: (expect: string) => new GraphError(417, 'ExpectationFailed', `The expectation '${expect}' is not supported.`),
   payloadTooLarge: (limit: number) =>
     new GraphError(413, 'RequestEntityTooLarge', `The request body exceeds the limit of ${limit} bytes.`),
+  headersTooLarge: (limit: number) =>
+    new GraphError(431, 'RequestHeaderFieldsTooLarge', `The request headers exceed the limit of ${limit} bytes.`),
   unsupportedMediaType: (contentType: string) =>
     new GraphError(
       415,

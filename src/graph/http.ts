@@ -1,220 +1,448 @@
 /**
- * The Graph routes (`/v1.0/…`, `/beta/…`) on node:http, in front of Fastify.
+ * The one HTTP pipeline, for every route (Graph, the authority, the control API, enrollment, the
+ * console, health): request ids and Graph's headers, request bodies (limit, idle timeout, media type,
+ * JSON nesting depth), the error envelope, framing errors of node's HTTP parser written in that same
+ * envelope, the access log line, the request journal and metrics, and the `drop` fault.
  *
- * Every Graph call is the same shape — read a small JSON body, run GraphService, write one JSON
- * text — and GraphService is framework-free, so this front answers Graph paths straight from the
- * node:http request event, and only the rest of the server (authority, control API, console, health)
- * goes through Fastify's router, hooks and reply pipeline. That pipeline cost more than the Graph
- * work itself on the hot path (see bench/). What Fastify did for these routes is done here, by hand:
- * request ids, Graph's headers on every response, the JSON body with its limit and media type, the
- * error envelope, the access log line, the request journal and metrics, the drop fault, and
- * `Connection: close` while the server closes.
+ * Graph paths (`/{version}/…`) are one catch-all Fastify route that hands a framework-free
+ * GraphRequest to GraphService; every other route is an ordinary Fastify route.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ControlPlane } from '../control/plane.js';
 import { ConnectionDrop } from '../faults/rules.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { errorBody, errors, GraphError } from './errors.js';
+import { errorBody, errors, fromProblem, GraphError } from './errors.js';
+import { parseJson } from './json.js';
 import { JSON_CONTENT_TYPE } from './serialize.js';
-import { GraphService, type GraphRequest, type GraphResponse } from './service.js';
+import { GraphService, type GraphRequest } from './service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    clientRequestId: string;
+    /** The Graph call, on Graph paths (its `caller` names tenant and operation for the journal). */
+    graph: GraphRequest | undefined;
+  }
+}
 
 /** The x-ms-ags-diagnostic header the live service sends, with this server's values. */
 export const DIAGNOSTIC = JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'enrollgraph' } });
 
-/** The headers of every Graph response after request-id and client-request-id. */
+/** The headers of every response after request-id and client-request-id. */
 export function graphHeaderPairs(tls: boolean): [string, string][] {
   const pairs: [string, string][] = [['odata-version', '4.0'], ['x-ms-ags-diagnostic', DIAGNOSTIC], ['cache-control', 'no-cache']];
   if (tls) pairs.push(['strict-transport-security', 'max-age=31536000']);
   return pairs;
 }
 
-/** Paths this front answers: a known version, or something shaped like one (answered 400 "Invalid version"). */
-const CLAIMED = /^\/(?:v\d[^/?]*|beta)(?:[/?]|$)/i;
+/** Node's limit on the request line and headers together (its default `maxHeaderSize`). */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
-export interface GraphFrontOptions {
+/** How long a connection whose framing was refused stays open for the client to read the answer, in ms. */
+const FRAMING_LINGER_MS = 1000;
+
+/**
+ * Paths the Graph route answers: a known version, or something shaped like one (`v2.0`: answered 400
+ * "Invalid version"). Only digits and dots after the `v`, so a tenant domain such as `v2cloud.com`
+ * reaches the local authority's routes.
+ */
+const VERSION_SHAPED = /^\/(v\d+(?:\.\d+)*)(?:[/?]|$)/i;
+const CLAIMED = /^\/(?:v\d+(?:\.\d+)*|beta)(?:[/?]|$)/i;
+
+/** Paths whose requests the journal and the request metrics leave out (they watch the server). */
+const isControlPath = (path: string) => path === '/metrics' || path === '/_admin' || path.startsWith('/_admin/');
+
+/** Turns a request body's bytes into the body a route sees (throws a GraphError to refuse it). */
+export type BodyParse = (contentType: string | undefined, raw: Buffer) => unknown;
+export type BodyParser = (req: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => void;
+
+export interface PipelineOptions {
   graph: GraphService;
   control: ControlPlane;
-  log: FastifyBaseLogger;
+  /** The largest request body, in bytes (a plugin may read its bodies with another: bodyParser). */
   bodyLimit: number;
+  /** A body that sends nothing for this long is 408, in ms. */
+  bodyTimeoutMs: number;
   publicUrl: string | undefined;
   tls: boolean;
   /** Log one line per request (level info and below). */
   accessLog: boolean;
-  /** True once the server has begun to close: answers then carry `Connection: close`. */
-  closing(): boolean;
 }
 
-/** A request id pair and the start time, carried through one request. */
-interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  path: string;
-  requestId: string;
-  clientRequestId: string;
-  started: number;
-  /** The Graph call, once the body was read (its `caller` names tenant and operation for the journal). */
-  graphReq?: GraphRequest;
-}
+export class HttpPipeline {
+  private readonly fixedHeaders: [string, string][];
+  /** Connections answered while their request's body was still arriving (see `linger`). */
+  private readonly lingering = new WeakSet<Duplex>();
+  /** Connections whose framing error was answered: node reports every later chunk again. */
+  private readonly refused = new WeakSet<Duplex>();
+  private log: FastifyBaseLogger | undefined;
 
-export class GraphFront {
-  private readonly fixedHeaders: string[];
-
-  constructor(private readonly o: GraphFrontOptions) {
-    this.fixedHeaders = graphHeaderPairs(o.tls).flat();
+  constructor(private readonly o: PipelineOptions) {
+    this.fixedHeaders = graphHeaderPairs(o.tls);
   }
 
-  /** True when the request is this front's to answer. */
-  static claims(url: string): boolean {
-    return CLAIMED.test(url);
+  /** The Fastify options this pipeline needs at construction. */
+  fastifyOptions(): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'return503OnClosing'> {
+    return {
+      // Errors the router raises before any hook runs (a malformed URL) still get Graph's headers and envelope.
+      frameworkErrors: (err, req, reply) => {
+        this.stamp(req, reply);
+        const e = err.code === 'FST_ERR_BAD_URL' ? errors.badRequest('The request URL is not correctly percent-encoded.') : this.toGraphError(err, req);
+        void sendError(reply, req, e);
+      },
+      clientErrorHandler: (err, socket) => this.clientError(err, socket),
+      // Requests that arrive while the server closes are answered (with `Connection: close`, http-drain.ts),
+      // not refused with Fastify's own 503 body.
+      return503OnClosing: false,
+    };
   }
 
-  /** Answers one request; never throws, never rejects. */
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
+  /** Hooks, body parser, error and not-found handlers, and the Graph route, on the root instance. */
+  install(fastify: FastifyInstance): void {
+    const { o } = this;
+    this.log = fastify.log;
+    this.attach(fastify.server);
+    fastify.decorateRequest('clientRequestId', '');
+    fastify.decorateRequest('graph', undefined);
+
+    fastify.addHook('onRequest', (req, reply, done) => {
+      this.stamp(req, reply);
+      const raw = req.raw;
+      // Node would answer a bare 400 itself (requireHostHeader); this answers it in the envelope.
+      if (raw.headers.host === undefined && raw.httpVersion === '1.1') return done(errors.badRequest('The request has no Host header.'));
+      // Node keeps the first of repeated Authorization headers and drops the rest: refuse the ambiguity.
+      if (repeats(raw.rawHeaders, 'authorization')) {
+        return done(errors.unauthenticated('The request has more than one Authorization header.'));
+      }
+      done();
+    });
+
+    fastify.addHook('onResponse', (req, reply, done) => {
+      if (!req.raw.complete) this.linger(req.raw);
+      const path = pathOf(req.url);
+      if (!isControlPath(path)) {
+        o.control.recordRequest(req.method, path, reply.statusCode, reply.elapsedTime, req.id, req.clientRequestId, req.graph?.caller);
+      }
+      if (o.accessLog) req.log.info({ requestId: req.id, method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+      done();
+    });
+
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('*', this.bodyParser());
+
+    fastify.setErrorHandler((err, req, reply) => {
+      if (err instanceof ConnectionDrop) return this.drop(req, reply);
+      const e = this.toGraphError(err, req);
+      // Fastify closes the connection after any body error; only a stalled body needs that. The rest of
+      // a body refused as too large is read and dropped (see `linger`), so a client still sending
+      // gets its 413 and the connection stays usable.
+      if (e.status !== 408) reply.removeHeader('connection');
+      return sendError(reply, req, e);
+    });
+
+    const graphRoute = (req: FastifyRequest, reply: FastifyReply) => this.graphCall(req, reply);
+    // Methods Fastify has no route for (PROPFIND, …) reach the not-found handler: Graph answers them too (405).
+    fastify.setNotFoundHandler((req, reply) =>
+      CLAIMED.test(req.url) ? graphRoute(req, reply) : sendError(reply, req, errors.noRoute(req.method, pathOf(req.url))));
+    fastify.all('/*', graphRoute);
+  }
+
+  /**
+   * A Fastify body parser for content type '*': reads the body within `limit` bytes (413 past it, by
+   * Content-Length or by what arrives; nothing past the limit is kept) and the idle timeout (408),
+   * then `parse` turns the bytes into the body. The JSON routes' parser by default.
+   */
+  bodyParser(parse: BodyParse = jsonRequestBody, limit = this.o.bodyLimit): BodyParser {
+    const timeoutMs = this.o.bodyTimeoutMs;
+    return (req, payload, done) => {
+      readBody(payload, limit, timeoutMs, (err, raw) => {
+        if (err) return done(err);
+        let body: unknown;
+        try {
+          body = parse(req.headers['content-type'], raw!);
+        } catch (e) {
+          return done(e as Error);
+        }
+        done(null, body);
+      });
+    };
+  }
+
+  private stamp(req: FastifyRequest, reply: FastifyReply): void {
     const given = req.headers['client-request-id'];
-    const requestId = randomUUID();
-    const x: Exchange = {
-      req,
-      res,
-      path: q < 0 ? url : url.slice(0, q),
-      requestId,
-      clientRequestId: typeof given === 'string' && given !== '' ? given : requestId,
-      started: performance.now(),
-    };
-    this.run(x, q < 0 ? '' : url.slice(q + 1)).catch((err: unknown) => this.fail(x, err));
+    req.clientRequestId = typeof given === 'string' && given !== '' ? given : req.id;
+    reply.header('request-id', req.id);
+    reply.header('client-request-id', req.clientRequestId);
+    for (const [name, value] of this.fixedHeaders) reply.header(name, value);
   }
 
-  private async run(x: Exchange, search: string): Promise<void> {
-    const { req } = x;
-    if (!GraphService.isGraphPath(x.path)) {
-      const version = /^\/(v\d[^/]*)(\/|$)/i.exec(x.path);
-      throw version ? errors.badRequest(`Invalid version: ${version[1]}`) : errors.noRoute(req.method ?? 'GET', x.path);
+  private async graphCall(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (!GraphService.isGraphPath(path)) {
+      const version = VERSION_SHAPED.exec(path);
+      throw version ? errors.badRequest(`Invalid version: ${version[1]}`) : errors.noRoute(req.method, path);
     }
-    const method = req.method ?? 'GET';
-    const body = method === 'GET' || method === 'HEAD' ? undefined : parseBody(req, await readBody(req, this.o.bodyLimit));
     const graphReq: GraphRequest = {
-      method,
-      path: x.path,
-      query: new URLSearchParams(search),
+      method: req.method,
+      path,
+      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
       headers: req.headers as Record<string, string | undefined>,
-      body,
-      baseUrl: this.o.publicUrl ?? this.baseUrl(req),
-      requestId: x.requestId,
-      clientRequestId: x.clientRequestId,
+      body: req.body,
+      baseUrl: this.o.publicUrl ?? baseUrl(req.raw),
+      requestId: req.id,
+      clientRequestId: req.clientRequestId,
     };
-    x.graphReq = graphReq;
-    this.send(x, await this.o.graph.handle(graphReq));
+    req.graph = graphReq;
+    const r = await this.o.graph.handle(graphReq);
+    return reply.code(r.status).headers(r.headers).send(r.body);
   }
 
-  private baseUrl(req: IncomingMessage): string {
-    const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-    const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
-    return `${scheme}://${host}`;
-  }
-
-  private send(x: Exchange, r: GraphResponse): void {
-    const head: string[] = ['request-id', x.requestId, 'client-request-id', x.clientRequestId, ...this.fixedHeaders];
-    for (const name in r.headers) head.push(name, r.headers[name]!);
-    if (r.body !== undefined) head.push('content-length', String(typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.length));
-    if (this.o.closing() && r.headers.connection === undefined) head.push('connection', 'close');
-    x.res.writeHead(r.status, head);
-    x.res.end(r.body);
-    this.finish(x, r.status);
-  }
-
-  private fail(x: Exchange, err: unknown): void {
-    if (x.res.headersSent || x.res.destroyed) {
-      this.o.log.error({ err, requestId: x.requestId }, 'error after the response began');
-      return;
-    }
-    if (err instanceof ConnectionDrop) {
-      // A `drop` fault rule: no answer at all, as when the service goes away mid-request.
-      x.req.socket.destroy();
-      this.finish(x, 0);
-      return;
-    }
-    const e = this.toGraphError(x, err);
-    // A refused body's rest is read and dropped by node:http once the answer is sent (readBody resumed
-    // the stream), so a client still sending gets the 413, and the connection stays usable.
-    this.send(x, { status: e.status, headers: { 'content-type': JSON_CONTENT_TYPE, ...e.headers }, body: errorBody(e, x.requestId, x.clientRequestId, new Date()) });
-  }
-
-  private toGraphError(x: Exchange, err: unknown): GraphError {
-    if (err instanceof GraphError) return err;
+  private toGraphError(err: unknown, req: FastifyRequest): GraphError {
+    const known = fromProblem(err); // a GraphError, or a Problem of a layer below (the enrollment endpoint's refusals)
+    if (known) return known;
     if (err instanceof StoreUnavailableError) {
-      this.o.log.warn({ err: err.message, requestId: x.requestId }, 'store unavailable');
+      req.log.warn({ err: err.message, requestId: req.id }, 'store unavailable');
       return errors.serviceUnavailable(err.retryAfterSeconds);
     }
-    this.o.log.error({ err, requestId: x.requestId }, 'unhandled error');
+    const e = err as { code?: string; statusCode?: number };
+    // A Content-Type that is not a media type at all.
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errors.unsupportedMediaType(req.headers['content-type'] ?? '');
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      return new GraphError(e.statusCode, 'BadRequest', 'The request could not be read.');
+    }
+    req.log.error({ err, requestId: req.id }, 'unhandled error');
     return errors.internal();
   }
 
-  private finish(x: Exchange, status: number): void {
-    const elapsedMs = performance.now() - x.started;
-    const method = x.req.method ?? 'GET';
-    this.o.control.recordRequest(method, x.path, status, elapsedMs, x.requestId, x.clientRequestId, x.graphReq?.caller);
-    if (this.o.accessLog) {
-      this.o.log.info({ requestId: x.requestId, method, url: x.req.url, status, ms: Math.round(elapsedMs * 10) / 10 }, 'request');
+  /** A `drop` fault rule: no answer at all, as when the service goes away mid-request (journaled with status 0). */
+  private drop(req: FastifyRequest, reply: FastifyReply): void {
+    const path = pathOf(req.url);
+    if (!isControlPath(path)) this.o.control.recordRequest(req.method, path, 0, reply.elapsedTime, req.id, req.clientRequestId, req.graph?.caller);
+    reply.hijack();
+    req.raw.socket?.destroy();
+  }
+
+  /**
+   * The request was answered while its body was still arriving (a body refused as too large, or one
+   * its route does not read): what more arrives is read and dropped, so a client still sending can
+   * read its answer, and once the body ends the connection carries the next request. At most as much
+   * again as the body limit, for at most the body timeout: past either the connection is closed.
+   */
+  private linger(req: IncomingMessage): void {
+    const socket = req.socket;
+    this.lingering.add(socket);
+    let left = this.o.bodyLimit;
+    const stop = () => {
+      clearTimeout(timer);
+      req.off('data', count);
+      req.off('end', stop);
+      this.lingering.delete(socket);
+    };
+    const cut = () => {
+      stop();
+      socket.destroy();
+    };
+    const count = (chunk: Buffer) => {
+      if ((left -= chunk.length) < 0) cut();
+    };
+    const timer = setTimeout(cut, this.o.bodyTimeoutMs);
+    timer.unref();
+    req.on('data', count);
+    req.on('end', stop);
+  }
+
+  /**
+   * Node's HTTP parser refused the request (a bad request line or header, headers over the limit,
+   * malformed chunked encoding) or the request did not arrive in time: answered here in the Graph
+   * envelope on the raw socket, then the connection is closed.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (this.refused.has(socket)) return;
+    this.refused.add(socket);
+    // The response this connection is writing, if any (node's own handler looks at the same field).
+    const res = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable || res?.headersSent || this.lingering.has(socket)) {
+      socket.destroy();
+      return;
     }
+    this.refuse(socket, framingError(err), res?.req, err.code);
+  }
+
+  /**
+   * Requests node answers itself, without a request event, answered here in the envelope instead: an
+   * `Expect` other than 100-continue (417), and CONNECT (405; this server proxies nothing).
+   */
+  private attach(server: FastifyInstance['server']): void {
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      const e = errors.expectationFailed(String(req.headers.expect));
+      const requestId = randomUUID();
+      const clientRequestId = clientRequestIdOf(req, requestId);
+      const body = errorBody(e, requestId, clientRequestId, new Date());
+      res.writeHead(e.status, [...this.head(requestId, clientRequestId), 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))]);
+      res.end(body);
+      this.recordRefusal(req, e.status, requestId, clientRequestId, 'expectation');
+    });
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => this.refuse(socket, errors.methodNotAllowed('CONNECT'), req, 'connect'));
+  }
+
+  /** Answers `e` on the raw socket and closes the connection once the client has had time to read it. */
+  private refuse(socket: Duplex, e: GraphError, req: IncomingMessage | undefined, why: string | undefined): void {
+    const requestId = randomUUID();
+    const clientRequestId = req === undefined ? requestId : clientRequestIdOf(req, requestId);
+    const body = errorBody(e, requestId, clientRequestId, new Date());
+    const head = [`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}`];
+    const fields = [...this.head(requestId, clientRequestId), 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body)), 'connection', 'close'];
+    for (let i = 0; i < fields.length; i += 2) head.push(`${fields[i]}: ${fields[i + 1]}`);
+    head.push('', '');
+    socket.end(Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body)]));
+    // Time for the client to read the answer before the connection goes (what it still sends is refused again, and ignored).
+    setTimeout(() => socket.destroy(), FRAMING_LINGER_MS).unref();
+    this.recordRefusal(req, e.status, requestId, clientRequestId, why);
+  }
+
+  /** The ids and Graph's headers, as name, value, name, value, … */
+  private head(requestId: string, clientRequestId: string): string[] {
+    return ['request-id', requestId, 'client-request-id', clientRequestId, ...this.fixedHeaders.flat()];
+  }
+
+  /** Journal, metrics and access log of a request answered outside Fastify (no route, no reply). */
+  private recordRefusal(req: IncomingMessage | undefined, status: number, requestId: string, clientRequestId: string, why: string | undefined): void {
+    const path = req?.url === undefined ? '' : pathOf(req.url);
+    if (!isControlPath(path)) this.o.control.recordRequest(req?.method ?? '', path, status, 0, requestId, clientRequestId);
+    if (this.o.accessLog) this.log?.info({ requestId, method: req?.method, url: req?.url, status, refused: why }, 'request');
   }
 }
 
-/** The request body, up to `limit` bytes (413 past it, by Content-Length or by what arrives). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    req.resume();
-    return Promise.reject(errors.payloadTooLarge(limit));
+/** The Graph error for a framing error of node's HTTP server. */
+function framingError(err: NodeJS.ErrnoException): GraphError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return errors.headersTooLarge(MAX_HEADER_BYTES);
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new GraphError(413, 'RequestEntityTooLarge', 'The chunk extensions of the request body are too large.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return errors.requestTimeout('The request did not arrive in time.');
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        if (chunks.length > 0) chunks.length = 0;
-        req.removeAllListeners('data');
-        req.resume();
-        reject(errors.payloadTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+  const reason = (err as { reason?: string }).reason;
+  return errors.badRequest(`The request is not valid HTTP/1.1${reason ? `: ${reason}` : ''}.`);
+}
+
+function sendError(reply: FastifyReply, req: FastifyRequest, err: GraphError): FastifyReply {
+  return reply
+    .code(err.status)
+    .headers(err.headers)
+    .header('content-type', JSON_CONTENT_TYPE)
+    .send(errorBody(err, req.id, req.clientRequestId || req.id, new Date()));
+}
+
+function clientRequestIdOf(req: IncomingMessage, requestId: string): string {
+  const given = req.headers['client-request-id'];
+  return typeof given === 'string' && given !== '' ? given : requestId;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function baseUrl(req: IncomingMessage): string {
+  const socket = req.socket as Socket | TLSSocket;
+  const scheme = (socket as TLSSocket).encrypted ? 'https' : 'http';
+  const host = req.headers.host ?? `${socket.localAddress}:${socket.localPort}`;
+  return `${scheme}://${host}`;
+}
+
+/** True when `rawHeaders` (name, value, name, value, …) holds header `lowerName` more than once. */
+function repeats(rawHeaders: string[], lowerName: string): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 /**
- * A request body: `application/json` (UTF-8) parsed (`jsonBody`), an empty body is "no body", and
- * anything else with bytes in it is 415.
+ * Reads a request body of at most `limit` bytes; `timeoutMs` bounds each wait for more of it. Past
+ * the limit nothing more is kept: the stream is resumed, so node reads and drops the rest.
  */
-function parseBody(req: IncomingMessage, raw: Buffer): unknown {
-  const contentType = req.headers['content-type'];
-  const semi = contentType === undefined ? -1 : contentType.indexOf(';');
-  const media = contentType === undefined ? '' : (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  if (media === 'application/json') return jsonBody(contentType!, raw.toString('utf8'));
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number, cb: (err: Error | null, body?: Buffer) => void): void {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    cb(errors.payloadTooLarge(limit));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const finish = (err: Error | null, body?: Buffer) => {
+    finished = true;
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    if (timer !== undefined) clearTimeout(timer);
+    cb(err, body);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      chunks.length = 0;
+      finish(errors.payloadTooLarge(limit));
+      req.resume();
+      return;
+    }
+    if (chunks.push(chunk) === 1) setImmediate(startTimer);
+    else timer?.refresh();
+  };
+  // A body that came with its headers is complete once node has parsed what it read (before the
+  // immediate): it needs no timer. The rest get one, renewed by each chunk.
+  const startTimer = () => {
+    if (!finished && !req.complete) timer = setTimeout(onIdle, timeoutMs);
+  };
+  const onIdle = () => finish(errors.requestTimeout(`No more of the request body arrived within ${timeoutMs / 1000} s.`));
+  const onEnd = () => finish(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+  const onError = () => finish(errors.badRequest('The request body was cut off.'));
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
+}
+
+/**
+ * The body of the JSON routes (Graph and the control API): `application/json` (UTF-8) parsed
+ * (`jsonBody`), an empty body is "no body", and anything else with bytes in it is 415.
+ */
+function jsonRequestBody(contentType: string | undefined, raw: Buffer): unknown {
+  if (mediaType(contentType) === 'application/json') return jsonBody(contentType!, raw.toString('utf8'));
   if (raw.length === 0) return undefined;
   throw errors.unsupportedMediaType(contentType ?? '');
 }
 
+/** The media type of a Content-Type value, lower-cased, without parameters ('' without one). */
+export function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
 /**
- * An `application/json` body (the Graph front's and Fastify's routes' alike): a charset other than
- * UTF-8 is 415, an empty or blank body is "no body" (SDKs send Content-Length 0 with a JSON
- * Content-Type), malformed JSON is 400.
+ * An `application/json` body: a charset other than UTF-8 is 415, an empty or blank body is "no body"
+ * (SDKs send Content-Length 0 with a JSON Content-Type), malformed JSON or JSON nested too deep is 400.
  */
 export function jsonBody(contentType: string, text: string): unknown {
   const charset = contentType.includes(';') ? /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(contentType)?.[1] : undefined;
   if (charset && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMediaType(contentType);
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
-  try {
-    return JSON.parse(trimmed);
-  } catch (err) {
-    throw errors.unreadableBody((err as Error).message);
-  }
+  return parseJson(trimmed);
 }

@@ -38,7 +38,8 @@ interface CacheEntry {
 }
 
 /**
- * Verifies bearer tokens: RS256 only, `exp` required, audience and issuer checked. Successful
+ * Verifies bearer tokens: RS256 only, `exp` required, audience (a string, or an array of strings
+ * naming an accepted one) and issuer checked. Successful
  * verifications are cached by token (bounded, oldest evicted first) and re-checked against the
  * clock on every hit, so a repeated token costs a map lookup, never a signature check.
  */
@@ -101,6 +102,10 @@ export class TokenVerifier {
     } catch {
       throw errors.unauthenticated(MESSAGES.malformed);
     }
+    // RFC 7519 lets `aud` be one string or an array of strings (Entra issues a string): an array is
+    // accepted when one of its members is an accepted audience, as jwtVerify checks, and only when
+    // every member is a string (see docs/security.md).
+    if (Array.isArray(claims.aud) && !claims.aud.every((a) => typeof a === 'string')) throw errors.unauthenticated(MESSAGES.audience);
     const iss = claims.iss;
     const trusted = typeof iss === 'string' ? this.trusted.get(iss) : undefined;
     const builtIn = isGuid(claims.tid) && iss === v1Issuer(claims.tid);

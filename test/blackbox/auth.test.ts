@@ -146,6 +146,20 @@ describe('authentication (401)', () => {
     assert.equal((await call(server.url, 'GET', PROFILES, { token: byAppId })).status, 200);
   });
 
+  test('an aud array (RFC 7519) is accepted when one member is a Graph audience and every member is a string', async () => {
+    const claims = decodeJwt(await server.token({ tenantId: tenantA }));
+    const graph = claims.aud as string;
+    for (const aud of [[graph], ['api://other-resource', graph]]) {
+      const token = await signWithServerKey(server, { ...claims, aud });
+      const res = await call(server.url, 'GET', PROFILES, { token });
+      assert.equal(res.status, 200, `${JSON.stringify(aud)}: ${res.text}`);
+    }
+    for (const aud of [[], ['api://other-resource'], [graph, 42], [graph, null], [[graph]]]) {
+      const token = await signWithServerKey(server, { ...claims, aud: aud as unknown as string[] });
+      await assertUnauthenticated(bearer(token), 'Access token validation failure. Invalid audience.');
+    }
+  });
+
   test('a token signed by another key under the same kid is 401 "Access token validation failure."', async () => {
     const real = await server.token({ tenantId: tenantA });
     const header = decodeProtectedHeader(real);

@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { tenantIdForDomain } from '../../src/authority/identities.js';
 import { createSelfSignedCertificate } from '../../src/tls.js';
+import { CONSOLE_CLIENT_ID } from '../../src/authority/authorize.js';
 import { call, cli, PROFILES, RO, RW, startServer, tempDir, type Call, type TestServer } from '../helpers.js';
+import { rawExchange, type RawResponse } from '../raw-http.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GRAPH = 'https://graph.microsoft.com';
@@ -228,6 +230,50 @@ describe('local authority, open mode (no identity file)', () => {
     } finally {
       await second.dispose();
     }
+  });
+});
+
+describe('authorize redirect_uri with --public-url', () => {
+  const publicUrl = 'http://enrollgraph.test:9443';
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ args: ['--public-url', publicUrl] });
+  });
+  after(() => server?.dispose());
+
+  /** The authorize endpoint (its GET page, or its POST form) with the Host header `host`. */
+  async function authorize(method: 'GET' | 'POST', redirectUri: string, host: string): Promise<RawResponse> {
+    const params = new URLSearchParams({
+      client_id: CONSOLE_CLIENT_ID, response_type: 'code', redirect_uri: redirectUri, scope: 'openid',
+      code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', ...(method === 'POST' ? { tenant: 'contoso.com', username: 'alice' } : {}),
+    });
+    const path = '/contoso.com/oauth2/v2.0/authorize';
+    const form = params.toString();
+    const request = method === 'GET'
+      ? `GET ${path}?${form} HTTP/1.1\r\nHost: ${host}\r\n\r\n`
+      : `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`;
+    const res = await rawExchange(server.url, request);
+    res.connection.close();
+    return res;
+  }
+
+  test('a redirect_uri on the Host the request names is refused: only the public URL\'s host counts', async () => {
+    for (const method of ['GET', 'POST'] as const) {
+      const res = await authorize(method, 'http://evil.example/cb', 'evil.example');
+      assert.equal(res.status, 400, `${method}: ${res.status} ${res.body.slice(0, 300)}`);
+      assert.match(res.body, /redirect_uri must be/);
+      assert.equal(res.headers.location, undefined);
+    }
+  });
+
+  test('a redirect_uri on the public URL\'s host is accepted, whatever the Host header says', async () => {
+    const page = await authorize('GET', `${publicUrl}/console/`, '127.0.0.1');
+    assert.equal(page.status, 200, page.body.slice(0, 300));
+    const redirected = await authorize('POST', `${publicUrl}/console/`, 'evil.example');
+    assert.equal(redirected.status, 302, redirected.body.slice(0, 300));
+    assert.ok(redirected.headers.location?.startsWith(`${publicUrl}/console/?code=`), redirected.headers.location);
+    // Loopback hosts stay allowed (native and local apps).
+    assert.equal((await authorize('GET', 'http://localhost:3000/cb', 'evil.example')).status, 200);
   });
 });
 

@@ -103,4 +103,47 @@ describe('JSON batching', () => {
     assert.equal(res.json.responses[2].body.error.code, 'No method match route template');
     assert.equal(res.json.responses[0].body.error.message, "Resource not found for the segment 'widgets'.");
   });
+
+  it('never runs a $batch item as a batch, whatever its spelling: 400 for that item, and nothing of it runs', async () => {
+    const inner = { requests: [{ id: 'n', method: 'POST', url: REL, headers: { 'Content-Type': 'application/json' }, body: { displayName: 'nested-batch-ran' } }] };
+    const spellings = ['/$batch', '$batch', '/%24batch', '/%24BATCH', '/$Batch', '/$batch/', '/%24batch?x=1', '/v1.0/$batch', '/beta/%24batch'];
+    for (const version of ['beta', 'v1.0']) {
+      const res = await call(server.url, 'POST', `/${version}/$batch`, {
+        token,
+        body: {
+          requests: spellings.map((url, i) => ({ id: String(i), method: 'POST', url, headers: { 'Content-Type': 'application/json' }, body: inner })),
+        },
+      });
+      assert.equal(res.status, 200, res.text);
+      for (const [i, item] of res.json.responses.entries()) {
+        assert.equal(item.status, 400, `${version} ${spellings[i]}: ${JSON.stringify(item)}`);
+        assert.equal(item.body.error.code, 'BadRequest');
+      }
+    }
+    // An absolute URL is refused with the whole batch, as any absolute item URL is.
+    const absolute = await call(server.url, 'POST', BATCH, {
+      token, body: { requests: [{ id: '1', method: 'POST', url: 'https://graph.microsoft.com/v1.0/%24batch', headers: { 'Content-Type': 'application/json' }, body: inner }] },
+    });
+    graphError(absolute, 400, 'BadRequest');
+    assert.ok(!(await server.storedAll(tenant)).some((p) => p.displayName === 'nested-batch-ran'));
+  });
+
+  it('answers at most 20 items of one page each', async () => {
+    const { server: small, token: own } = await startTenantServer({ args: ['--page-size', '2', '--max-page-size', '3'] });
+    try {
+      for (let i = 0; i < 5; i++) await createProfile(small.url, own, { displayName: `paged ${i}` });
+      const res = await call(small.url, 'POST', BATCH, {
+        token: own, body: { requests: Array.from({ length: 20 }, (_, i) => ({ id: String(i), method: 'GET', url: `${REL}?$top=1000` })) },
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.responses.length, 20);
+      for (const item of res.json.responses) {
+        assert.equal(item.status, 200);
+        assert.equal(item.body.value.length, 3);
+        assert.ok(item.body['@odata.nextLink']);
+      }
+    } finally {
+      await small.dispose();
+    }
+  });
 });
