@@ -28,8 +28,12 @@ export type ProfileRecord = AndroidForWorkEnrollmentProfile;
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'enrollgraph.js');
 export const PROFILES = '/beta/deviceManagement/androidForWorkEnrollmentProfiles';
+/** The second entity (beta only). */
+export const DEVICE_OWNER_PROFILES = '/beta/deviceManagement/androidDeviceOwnerEnrollmentProfiles';
 export const RW = 'DeviceManagementConfiguration.ReadWrite.All';
 export const RO = 'DeviceManagementConfiguration.Read.All';
+/** The Content-Type of every JSON answer (SPEC §3). */
+export const JSON_CT = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
 export function tempDir(prefix = 'enrollgraph-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -95,8 +99,10 @@ export interface TestServer {
   /** Direct read of the store, to check what a call left behind. */
   stored(tenantId: string, id: string): Promise<ProfileRecord | undefined>;
   storedAll(tenantId: string): Promise<ProfileRecord[]>;
-  /** Direct read of any entity's record (a singleton's id is its tenant's), typed from its definition. */
+  /** Direct read of any entity's record (a singleton's id is its tenant's; times in µs; derived caches as stored). */
   storedOf<D extends EntityDef>(def: D, tenantId: string, id: string): Promise<EntityRecord<D> | undefined>;
+  /** A tenant's records of an entity, oldest first. */
+  storedAllOf<D extends EntityDef>(def: D, tenantId: string): Promise<EntityRecord<D>[]>;
   /** Opens another connection to this server's store (the caller closes it). */
   openStore(): Promise<Store>;
   /** SIGTERM and wait for exit; returns the exit code. */
@@ -195,17 +201,16 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       const { keys: k } = await openStore();
       return mintAccessToken(k, { tenantId: o.tenantId ?? newTenant(), ...o });
     },
-    async stored(tenantId, id) {
-      return (await (await openStore()).store.get(androidForWorkEnrollmentProfile, tenantId, id)) as ProfileRecord | undefined;
-    },
     async storedOf<D extends EntityDef>(def: D, tenantId: string, id: string) {
       return (await (await openStore()).store.get(def, tenantId, id)) as EntityRecord<D> | undefined;
     },
-    async storedAll(tenantId) {
-      const def = androidForWorkEnrollmentProfile as EntityDef;
-      const order = ['createdDateTime', 'id'].map((name) => ({ column: def.properties.find((p) => p.name === name)!.column!, desc: false }));
-      return (await (await openStore()).store.list(def, { tenantId, orderBy: order, limit: 1_000_000 })) as ProfileRecord[];
+    async storedAllOf<D extends EntityDef>(def: D, tenantId: string) {
+      const column = (name: string) => def.properties.find((p) => p.name === name)!.column!;
+      const order = ['createdDateTime', 'id'].map((name) => ({ column: column(name), desc: false }));
+      return (await (await openStore()).store.list(def, { tenantId, orderBy: order, limit: 1_000_000 })) as EntityRecord<D>[];
     },
+    stored: (tenantId, id) => server.storedOf(androidForWorkEnrollmentProfile, tenantId, id),
+    storedAll: (tenantId) => server.storedAllOf(androidForWorkEnrollmentProfile, tenantId),
     openStore: () => openConfiguredStore(storage),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
@@ -293,9 +298,41 @@ export function graphError(res: Call, status: number, code: string): { code: str
   return e;
 }
 
-/** Creates a profile through the API and returns its JSON. */
-export async function createProfile(base: string, token: string, body: Record<string, unknown> = { displayName: 'Kiosk' }) {
-  const res = await call(base, 'POST', PROFILES, { token, body });
+/** Creates a profile through the API (an androidForWork one unless `collection` names another) and returns its JSON. */
+export async function createProfile(base: string, token: string, body: Record<string, unknown> = { displayName: 'Kiosk' }, collection = PROFILES) {
+  const res = await call(base, 'POST', collection, { token, body });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
   return res.json as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * PATCHes an entity and returns it as a GET then answers. The live service answers 204 and the docs
+ * 200 with the entity: either is accepted (a 200's body must be what the GET shows, but for the
+ * cached QR image, which a read may render).
+ */
+export async function patchEntity(base: string, token: string, path: string, body: Record<string, unknown>) {
+  const res = await call(base, 'PATCH', path, { token, body });
+  if (res.status === 204) {
+    if (res.text !== '' || res.headers.get('content-type') !== null) throw new Error(`PATCH 204 with a body or Content-Type: ${res.text}`);
+  } else if (res.status !== 200) {
+    throw new Error(`PATCH failed: ${res.status} ${res.text}`);
+  }
+  const got = await call(base, 'GET', path, { token });
+  if (got.status !== 200) throw new Error(`GET after PATCH: ${got.status} ${got.text}`);
+  if (res.status === 200) {
+    const { qrCodeImage: _a, ...answered } = res.json as Record<string, unknown>;
+    const { qrCodeImage: _b, ...read } = got.json as Record<string, unknown>;
+    if (JSON.stringify(answered) !== JSON.stringify(read)) throw new Error(`PATCH answered ${res.text}, a GET shows ${got.text}`);
+  }
+  return got.json as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** The CloudDPC provisioning JSON of SPEC §2 for a token: the QR content of GMS-mode profiles. */
+export function cloudDpcQr(token: string): string {
+  return JSON.stringify({
+    'android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME': 'com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver',
+    'android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM': 'I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg',
+    'android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION': 'https://play.google.com/managed/downloadManagingApp?identifier=setup',
+    'android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE': { 'com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN': token },
+  });
 }

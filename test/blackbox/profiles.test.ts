@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { call, createProfile, newTenant, PROFILES, startTenantServer, type TestServer } from '../helpers.js';
+import { call, cloudDpcQr, createProfile, JSON_CT, newTenant, PROFILES, startTenantServer, type TestServer } from '../helpers.js';
 import { decodeQrPng } from '../qr-decode.js';
 
 const ISO7 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/;
-const JSON_CT = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
 function decodeQr(base64: string): string | undefined {
   return decodeQrPng(base64)?.text;
-}
-
-function expectedQr(token: string): string {
-  return JSON.stringify({
-    'android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME': 'com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver',
-    'android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM': 'I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg',
-    'android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION': 'https://play.google.com/managed/downloadManagingApp?identifier=setup',
-    'android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE': { 'com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN': token },
-  });
 }
 
 describe('enrollment profiles: the seven operations', () => {
@@ -131,7 +121,7 @@ describe('enrollment profiles: the seven operations', () => {
     assert.match(got.tokenExpirationDateTime, ISO7);
     assert.ok(expiry >= beforeMs + 6000 - 5 && expiry <= Date.now() + 6000, 'expiry is now + 6 s');
     assert.equal(Date.parse(got.lastModifiedDateTime), expiry - 6000);
-    assert.equal(got.qrCodeContent, expectedQr(got.tokenValue));
+    assert.equal(got.qrCodeContent, cloudDpcQr(got.tokenValue));
     assert.equal(got.qrCodeImage.type, 'image/png');
     assert.equal(decodeQr(got.qrCodeImage.value), got.qrCodeContent);
 
@@ -147,7 +137,7 @@ describe('enrollment profiles: the seven operations', () => {
     const list = (await call(server.url, 'GET', PROFILES, { token })).json.value as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const second = list.find((x) => x.id === p.id)!;
     assert.notEqual(second.tokenValue, first);
-    assert.equal(second.qrCodeContent, expectedQr(second.tokenValue));
+    assert.equal(second.qrCodeContent, cloudDpcQr(second.tokenValue));
     assert.equal(decodeQr(second.qrCodeImage.value), second.qrCodeContent);
   });
 
@@ -198,7 +188,7 @@ describe('enrollment profiles: the seven operations', () => {
     const got = (await call(server.url, 'GET', `${PROFILES}/${p.id}`, { token })).json;
     const stored = await server.stored(tenant, p.id);
     assert.equal(got.tokenValue, stored?.tokenValue);
-    assert.equal(got.qrCodeContent, expectedQr(got.tokenValue));
+    assert.equal(got.qrCodeContent, cloudDpcQr(got.tokenValue));
     assert.equal(decodeQr(got.qrCodeImage.value), got.qrCodeContent);
     // Expiry and modification time come from the same call: expiry - modified is one of the requested validities.
     const validity = (Date.parse(got.tokenExpirationDateTime) - Date.parse(got.lastModifiedDateTime)) / 1000;

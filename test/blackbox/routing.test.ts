@@ -6,10 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { call, createProfile, graphError, newTenant, startTenantServer, type TestServer, type ProfileRecord } from '../helpers.js';
+import { call, createProfile, graphError, JSON_CT, newTenant, startTenantServer, type TestServer, type ProfileRecord } from '../helpers.js';
 
 const SET = 'androidForWorkEnrollmentProfiles';
-const JSON_CT = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
 let server: TestServer;
 let tenant: string;
