@@ -59,10 +59,23 @@ function migrate(db: Database.Database): void {
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true &&
   /UNIQUE|PRIMARY KEY/.test((err as Error).message);
 
+/** A write waiting for the next group commit. */
+interface PendingWrite {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The SQLite store: one connection (better-sqlite3 is synchronous, so every statement runs to the
- * end before the next begins), prepared statements cached by their text. A change of several
- * statements runs in one IMMEDIATE transaction, which takes the write lock before it reads.
+ * end before the next begins), prepared statements cached by their text.
+ *
+ * Group commit: the writes asked for in one turn of the event loop run in one IMMEDIATE transaction
+ * (which takes the write lock before it reads), each in a savepoint of its own (better-sqlite3 nests
+ * a transaction function as a savepoint), and each is answered only after the commit. A commit costs
+ * far more than a write (the WAL append, and now and then a checkpoint's fsync), and `npm run bench`
+ * shows createToken far below its floor without it (docs/performance.md). A write that fails (a
+ * token value another record holds) is undone alone, by its savepoint.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -71,8 +84,21 @@ export class SqliteStore implements Store {
   private readonly updateTx;
   private readonly deleteTx;
   private readonly enrollTx;
+  private readonly groupTx;
+  private pending: PendingWrite[] | undefined;
 
   constructor(private readonly db: Database.Database) {
+    this.groupTx = db.transaction((batch: readonly PendingWrite[], outcomes: { ok: boolean; value: unknown }[]) => {
+      for (const w of batch) {
+        try {
+          outcomes.push({ ok: true, value: w.run() });
+        } catch (error) {
+          // An error that ends the whole transaction (I/O, disk full) fails every write of the group.
+          if (!db.inTransaction) throw error;
+          outcomes.push({ ok: false, value: error });
+        }
+      }
+    });
     this.updateTx = db.transaction((t: EntityTable, tenantId: string, id: string, change: Change, onlyIf?: Record<string, unknown>): UpdateResult => {
       const { sql, params } = t.update(tenantId, id, change.set, onlyIf);
       const row = this.statement(sql).get(...params) as Row | undefined;
@@ -95,6 +121,30 @@ export class SqliteStore implements Store {
         .run(device.deviceId, holder.tenantId, holder.def.typeName, holder.id, device.serialNumber, device.model, device.enrolledUs);
       return { holder, record: t.record(row) };
     });
+  }
+
+  /** Runs `run` (a transaction function: a savepoint inside the group's transaction) in the next group commit. */
+  private write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending === undefined) {
+        this.pending = [];
+        setImmediate(() => this.commit());
+      }
+      this.pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  private commit(): void {
+    const batch = this.pending!;
+    this.pending = undefined;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.groupTx.immediate(batch, outcomes);
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    batch.forEach((w, i) => (outcomes[i]!.ok ? w.resolve(outcomes[i]!.value) : w.reject(outcomes[i]!.value)));
   }
 
   private statement(sql: string): Database.Statement {
@@ -143,21 +193,25 @@ export class SqliteStore implements Store {
 
   async insert(def: EntityDef, record: AnyRecord): Promise<AnyRecord> {
     const t = this.table(def);
-    return t.record(this.statement(t.sql.insert).get(...t.insertParams(record)) as Row);
+    return this.write(() => t.record(this.statement(t.sql.insert).get(...t.insertParams(record)) as Row));
   }
 
   async update(def: EntityDef, tenantId: string, id: string, change: Change, onlyIf?: Record<string, unknown>): Promise<UpdateResult> {
-    try {
-      return this.updateTx.immediate(this.table(def), tenantId, id, change, onlyIf);
-    } catch (err) {
-      // SQLite rolled the transaction back: nothing of the change holds.
-      if (change.token && isUniqueViolation(err)) return { ok: false, reason: 'duplicate-token' };
-      throw err;
-    }
+    const t = this.table(def);
+    return this.write(() => {
+      try {
+        return this.updateTx(t, tenantId, id, change, onlyIf);
+      } catch (err) {
+        // Its savepoint was rolled back: nothing of the change holds.
+        if (change.token && isUniqueViolation(err)) return { ok: false, reason: 'duplicate-token' } as const;
+        throw err;
+      }
+    });
   }
 
   async delete(def: EntityDef, tenantId: string, id: string): Promise<boolean> {
-    return this.deleteTx.immediate(this.table(def), tenantId, id);
+    const t = this.table(def);
+    return this.write(() => this.deleteTx(t, tenantId, id));
   }
 
   private holder(tokenValue: string): TokenHolder | undefined {
@@ -171,7 +225,7 @@ export class SqliteStore implements Store {
   }
 
   async enroll(tokenValue: string, nowUs: number, device: Omit<DeviceRecord, 'tenantId' | 'profileType' | 'profileId'>) {
-    return this.enrollTx.immediate(tokenValue, nowUs, device);
+    return this.write(() => this.enrollTx(tokenValue, nowUs, device));
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
