@@ -3,7 +3,10 @@ import {
   createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify,
   type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey,
 } from 'jose';
-import { errors, type GraphError } from '../graph/errors.js';
+import { Problem } from '../problem.js';
+
+/** A 401: the caller is not who the token claims (the protocol answers InvalidAuthenticationToken). */
+const unauthenticated = (message: string) => new Problem('unauthenticated', message);
 import type { Clock } from '../time.js';
 import { GRAPH_AUDIENCES, isGuid, v1Issuer, type Principal } from './claims.js';
 import type { KeyRing } from './keys.js';
@@ -62,7 +65,7 @@ export class TokenVerifier {
   }
 
   /**
-   * The principal of an `Authorization` header value, or a 401 GraphError (thrown, or the rejection).
+   * The principal of an `Authorization` header value, or an 'unauthenticated' Problem (thrown, or the rejection).
    * A token verified before is answered from the cache, synchronously: no promise on the hot path.
    */
   verify(authorization: string | undefined): Principal | Promise<Principal> {
@@ -75,9 +78,9 @@ export class TokenVerifier {
     if (hit && hit.token === token) {
       if (nowSec > hit.exp + CLOCK_TOLERANCE_SECONDS) {
         this.cache.delete(key);
-        throw errors.unauthenticated(MESSAGES.expired);
+        throw unauthenticated(MESSAGES.expired);
       }
-      if (nowSec < hit.nbf - CLOCK_TOLERANCE_SECONDS) throw errors.unauthenticated(MESSAGES.notYetValid);
+      if (nowSec < hit.nbf - CLOCK_TOLERANCE_SECONDS) throw unauthenticated(MESSAGES.notYetValid);
       return hit.principal;
     }
     return this.verifyAndCache(token, key, nowSec);
@@ -100,16 +103,16 @@ export class TokenVerifier {
       decodeProtectedHeader(token);
       claims = decodeJwt(token);
     } catch {
-      throw errors.unauthenticated(MESSAGES.malformed);
+      throw unauthenticated(MESSAGES.malformed);
     }
     // RFC 7519 lets `aud` be one string or an array of strings (Entra issues a string): an array is
     // accepted when one of its members is an accepted audience, as jwtVerify checks, and only when
     // every member is a string (see docs/security.md).
-    if (Array.isArray(claims.aud) && !claims.aud.every((a) => typeof a === 'string')) throw errors.unauthenticated(MESSAGES.audience);
+    if (Array.isArray(claims.aud) && !claims.aud.every((a) => typeof a === 'string')) throw unauthenticated(MESSAGES.audience);
     const iss = claims.iss;
     const trusted = typeof iss === 'string' ? this.trusted.get(iss) : undefined;
     const builtIn = isGuid(claims.tid) && iss === v1Issuer(claims.tid);
-    if (!trusted && !builtIn) throw errors.unauthenticated(MESSAGES.invalid);
+    if (!trusted && !builtIn) throw unauthenticated(MESSAGES.invalid);
     const getKey: JWTVerifyGetKey = trusted?.getKey ?? (async (header) => {
       const key: CryptoKey | undefined = await this.keys.publicKey(header.kid);
       if (!key) throw new joseErrors.JWKSNoMatchingKey();
@@ -137,31 +140,31 @@ function cacheKey(token: string): string {
 }
 
 function bearer(authorization: string | undefined): string {
-  if (!authorization) throw errors.unauthenticated(MESSAGES.empty);
+  if (!authorization) throw unauthenticated(MESSAGES.empty);
   // Fast path: "Bearer <token>" as every client sends it.
   if (authorization.startsWith('Bearer ') && authorization.length > 7 && authorization.charCodeAt(7) !== 32 && !authorization.endsWith(' ')) {
     return authorization.slice(7);
   }
   const m = /^Bearer(?:\s+(.*))?$/i.exec(authorization.trim());
-  if (!m) throw errors.unauthenticated(MESSAGES.malformed);
+  if (!m) throw unauthenticated(MESSAGES.malformed);
   const token = (m[1] ?? '').trim();
-  if (!token) throw errors.unauthenticated(MESSAGES.empty);
+  if (!token) throw unauthenticated(MESSAGES.empty);
   return token;
 }
 
-function mapJoseError(err: unknown): GraphError {
-  if (err instanceof joseErrors.JWTExpired) return errors.unauthenticated(MESSAGES.expired);
+function mapJoseError(err: unknown): Problem {
+  if (err instanceof joseErrors.JWTExpired) return unauthenticated(MESSAGES.expired);
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'nbf' || err.claim === 'iat') return errors.unauthenticated(MESSAGES.notYetValid);
-    if (err.claim === 'aud') return errors.unauthenticated(MESSAGES.audience);
+    if (err.claim === 'nbf' || err.claim === 'iat') return unauthenticated(MESSAGES.notYetValid);
+    if (err.claim === 'aud') return unauthenticated(MESSAGES.audience);
   }
-  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return errors.unauthenticated(MESSAGES.malformed);
-  return errors.unauthenticated(MESSAGES.invalid);
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return unauthenticated(MESSAGES.malformed);
+  return unauthenticated(MESSAGES.invalid);
 }
 
 function toPrincipal(p: JWTPayload): Principal {
   const tid = p.tid;
-  if (!isGuid(tid)) throw errors.unauthenticated(MESSAGES.invalid);
+  if (!isGuid(tid)) throw unauthenticated(MESSAGES.invalid);
   const roles = Array.isArray(p.roles) ? p.roles.filter((r): r is string => typeof r === 'string') : [];
   const scp = typeof p.scp === 'string' ? p.scp.split(' ').filter(Boolean) : [];
   const isApp = p.idtyp === 'app' || (p.scp === undefined && Array.isArray(p.roles));
