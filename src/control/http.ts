@@ -5,6 +5,7 @@
  * - `GET /metrics` — Prometheus text format;
  * - root hooks that feed the request journal and the request metrics.
  */
+import { Readable } from 'node:stream';
 import { ENTITIES } from '../model/registry.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ENROLL_PATH } from '../enrollment/devices.js';
@@ -101,7 +102,8 @@ const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane }> = async (app, { p
     return sendJson(reply, 200, { reset: 'all', seeded: plane.hasSeed });
   });
 
-  app.get('/snapshot', async (_req, reply) => sendJson(reply, 200, await plane.exportSnapshot()));
+  // Streamed: a large state is written out as it is read, never held in memory as one document.
+  app.get('/snapshot', async (_req, reply) => reply.code(200).type(JSON_TYPE).send(Readable.from(await plane.exportSnapshot(), { objectMode: false })));
   app.put('/snapshot', { bodyLimit: SNAPSHOT_BODY_LIMIT }, async (req, reply) => {
     try {
       const state = await plane.importSnapshot(req.body);

@@ -1,12 +1,12 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { withRole } from '../model/edm.js';
+import { withRole, type AnyRecord } from '../model/edm.js';
 import {
-  tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord, type StateData,
-  type ThrottleBucket,
+  collectState, EXPORT_PAGE_ROWS, tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord,
+  type StateData, type StateReader, type ThrottleBucket,
 } from './control.js';
 import { StoreUnavailableError } from './errors.js';
-import { entityTables, withoutCaches, type EntityTable, type Row } from './sql.js';
+import { entityTables, exportSelect, type EntityTable, type Row } from './sql.js';
 import { ENTITIES } from '../model/registry.js';
 
 /**
@@ -18,6 +18,8 @@ import { ENTITIES } from '../model/registry.js';
  */
 
 const ADMIN_KEY = 'admin_key';
+const CLOCK_SQL = 'SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1';
+const FAULTS_SQL = 'SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id';
 const LOCK_NAMESPACE = 0x45470001; // shared with postgres.ts
 const LOCK_REPLACE_STATE = 3;
 const INT8_OID = 20;
@@ -28,6 +30,13 @@ const TYPES = {
 };
 
 const ARRAY_TYPES = { text: 'text[]', int: 'int[]', bigint: 'bigint[]', bool: 'boolean[]' } as const;
+
+/**
+ * How long an export's transaction may wait on its client (reading the answer) before PostgreSQL
+ * ends it: longer than the pool's idle-in-transaction bound, which is made for requests, but bounded,
+ * since an open snapshot holds back vacuum.
+ */
+const EXPORT_IDLE_MS = 5 * 60_000;
 
 export async function openPostgresControlStore(
   opts: { url: string; timeoutMs?: number },
@@ -137,8 +146,7 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async getClock(): Promise<ClockSettings> {
-    const row = (await this.q('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1')).rows[0] as { frozen_us: number | null; offset_us: number } | undefined;
-    return row ? { frozenUs: row.frozen_us, offsetUs: row.offset_us } : { frozenUs: null, offsetUs: 0 };
+    return toClock((await this.q(CLOCK_SQL)).rows[0]);
   }
 
   async setClock(s: ClockSettings): Promise<void> {
@@ -158,7 +166,7 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async listFaultRules(): Promise<FaultRuleRecord[]> {
-    return (await this.q('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id')).rows.map(toFault);
+    return (await this.q(FAULTS_SQL)).rows.map(toFault);
   }
 
   async insertFaultRule(id: string, spec: string): Promise<FaultRuleRecord> {
@@ -214,19 +222,61 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async exportState(): Promise<StateData> {
-    return this.tx(async (q) => {
-      const clock = (await q('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1')).rows[0] as { frozen_us: number | null; offset_us: number };
-      const tenants = (await q('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id COLLATE "C"')).rows.map((r) => ({
-        tenantId: r.tenant_id as string, licensed: r.licensed as boolean,
-      }));
-      const entities: StateData['entities'] = {};
-      for (const t of this.tables.values()) {
-        entities[t.def.typeName] = (await q(`SELECT ${t.columnList} FROM ${t.name} ${t.exportOrder}`)).rows.map((r) => withoutCaches(t, t.record(r as Row)));
-      }
-      const devices = (await q('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id COLLATE "C"')).rows.map(toDevice);
-      const faults = (await q('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id')).rows.map(toFault);
-      return { clock: clock ? { frozenUs: clock.frozen_us, offsetUs: clock.offset_us } : { frozenUs: null, offsetUs: 0 }, tenants, entities, devices, faults };
-    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return collectState(await this.readState(), [...this.tables.keys()]);
+  }
+
+  /**
+   * One REPEATABLE READ READ ONLY transaction, each section through a cursor. The transaction is
+   * `tx`'s, held open until the reader closes.
+   */
+  readState(): Promise<StateReader> {
+    return new Promise<StateReader>((resolve, reject) => {
+      let done = false;
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const close = async () => {
+        done = true;
+        release();
+      };
+      this.tx(async (q) => {
+        // An export waits on its client (reading the answer) between pages.
+        await q(`SET LOCAL idle_in_transaction_session_timeout = ${EXPORT_IDLE_MS}`);
+        const clock = toClock((await q(CLOCK_SQL)).rows[0]);
+        async function* pages<T>(sql: string, map: (row: Record<string, unknown>) => T): AsyncGenerator<T[]> {
+          if (done) throw new Error('the state reader is closed');
+          try {
+            await q(`DECLARE export_rows NO SCROLL CURSOR FOR ${sql}`);
+            try {
+              for (;;) {
+                const { rows } = await q(`FETCH ${EXPORT_PAGE_ROWS} FROM export_rows`);
+                if (rows.length > 0) yield rows.map(map);
+                if (rows.length < EXPORT_PAGE_ROWS) break;
+              }
+            } finally {
+              if (!done) await q('CLOSE export_rows').catch(() => undefined);
+            }
+          } catch (err) {
+            throw unavailable(err);
+          }
+        }
+        const tables = this.tables;
+        resolve({
+          clock,
+          tenants: () => pages('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id COLLATE "C"', (r) => ({
+            tenantId: r.tenant_id as string, licensed: r.licensed as boolean,
+          })),
+          records(typeName: string): AsyncIterable<AnyRecord[]> {
+            const t = tables.get(typeName);
+            if (!t) throw new Error(`no table for ${typeName}`);
+            return pages(exportSelect(t), (r) => t.record(r as Row));
+          },
+          devices: () => pages('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id COLLATE "C"', toDevice),
+          faults: () => pages(FAULTS_SQL, toFault),
+          close,
+        });
+        await released;
+      }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY').catch(reject); // after `resolve`, a failure to end the read only discards its connection
+    });
   }
 
   async replaceState(data: StateData, opts: { onlyIfEmpty?: boolean } = {}): Promise<boolean> {
@@ -311,6 +361,10 @@ export class PostgresControlStore implements ControlStore {
       );
     }
   }
+}
+
+function toClock(r: Record<string, unknown> | undefined): ClockSettings {
+  return r ? { frozenUs: r.frozen_us as number | null, offsetUs: r.offset_us as number } : { frozenUs: null, offsetUs: 0 };
 }
 
 function toFault(r: Record<string, unknown>): FaultRuleRecord {
