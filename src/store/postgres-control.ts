@@ -30,6 +30,12 @@ const TYPES = {
 };
 
 const ARRAY_TYPES = { text: 'text[]', int: 'int[]', bigint: 'bigint[]', bool: 'boolean[]' } as const;
+/** The client gives a statement this much longer than the server's timeout, so the server's error is the one seen. */
+const CLIENT_TIMEOUT_SLACK_MS = 250;
+/** See PostgresControlStore.replaceTimeoutMs. */
+const REPLACE_TIMEOUT_MS = 120_000;
+/** Rows per INSERT of a whole-state replacement: bounds each statement's parameters and time. */
+const INSERT_CHUNK_ROWS = 5_000;
 
 /**
  * How long an export's transaction may wait on its client (reading the answer) before PostgreSQL
@@ -50,14 +56,14 @@ export async function openPostgresControlStore(
     idleTimeoutMillis: 30_000,
     statement_timeout: timeoutMs,
     // Client-side too: a silent network (no reset, no answer) must not hold a request past the timeout.
-    query_timeout: timeoutMs + 250,
+    query_timeout: timeoutMs + CLIENT_TIMEOUT_SLACK_MS,
     idle_in_transaction_session_timeout: Math.max(timeoutMs * 2, 1_000),
     keepAlive: true,
     application_name: 'enrollgraph-control',
     types: TYPES,
   });
   pool.on('error', () => undefined);
-  return new PostgresControlStore(pool, tables);
+  return new PostgresControlStore(pool, tables, timeoutMs);
 }
 
 function unavailable(err: unknown): unknown {
@@ -76,7 +82,15 @@ export class PostgresControlStore implements ControlStore {
   readonly kind = 'postgres' as const;
   private closed = false;
 
-  constructor(private readonly pool: pg.Pool, private readonly tables: ReadonlyMap<string, EntityTable>) {}
+  constructor(private readonly pool: pg.Pool, private readonly tables: ReadonlyMap<string, EntityTable>, private readonly timeoutMs = 5_000) {}
+
+  /**
+   * The statement timeout of whole-state replacements (snapshot import, reset): their statements
+   * delete and insert whole tables, so the bound made for requests is too short for a large state.
+   */
+  private get replaceTimeoutMs(): number {
+    return Math.max(this.timeoutMs, REPLACE_TIMEOUT_MS);
+  }
 
   private async q(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
     try {
@@ -86,7 +100,8 @@ export class PostgresControlStore implements ControlStore {
     }
   }
 
-  private async tx<R>(fn: (q: Q) => Promise<R>, begin = 'BEGIN'): Promise<R> {
+  /** `fn` in a transaction; `timeoutMs` replaces the pool's statement timeout within it. */
+  private async tx<R>(fn: (q: Q) => Promise<R>, begin = 'BEGIN', timeoutMs?: number): Promise<R> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -102,7 +117,11 @@ export class PostgresControlStore implements ControlStore {
     client.on('error', onError);
     try {
       await client.query(begin);
-      const result = await fn((text, values = []) => client.query(text, values));
+      if (timeoutMs !== undefined) await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+      // pg reads a query's own query_timeout (client.js), which its types do not declare.
+      const config = (text: string, values: unknown[]): pg.QueryConfig =>
+        (timeoutMs === undefined ? { text, values } : { text, values, query_timeout: timeoutMs + CLIENT_TIMEOUT_SLACK_MS }) as pg.QueryConfig;
+      const result = await fn((text, values = []) => client.query(config(text, values)));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -301,7 +320,7 @@ export class PostgresControlStore implements ControlStore {
         ]);
       }
       return true;
-    });
+    }, 'BEGIN', this.replaceTimeoutMs);
   }
 
   async replaceTenant(tenantId: string, data: StateData): Promise<void> {
@@ -319,7 +338,7 @@ export class PostgresControlStore implements ControlStore {
         entities: Object.fromEntries(Object.entries(data.entities).map(([type, records]) => [type, records.filter((r) => r.tenantId === tenantId)])),
         devices: data.devices.filter((d) => d.tenantId === tenantId),
       });
-    });
+    }, 'BEGIN', this.replaceTimeoutMs);
   }
 
   async close(): Promise<void> {
@@ -328,38 +347,36 @@ export class PostgresControlStore implements ControlStore {
     await this.pool.end();
   }
 
-  /** Rows of every kind, each kind in one statement (unnest of one array per column). */
+  /** Rows of every kind, each kind in statements of up to INSERT_CHUNK_ROWS rows (unnest of one array per column). */
   private async insertRows(q: Q, data: Pick<StateData, 'tenants' | 'entities' | 'devices'>): Promise<void> {
-    if (data.tenants.length > 0) {
-      await q('INSERT INTO tenants (tenant_id, licensed) SELECT * FROM unnest($1::text[], $2::boolean[])', [
-        data.tenants.map((t) => t.tenantId), data.tenants.map((t) => t.licensed),
-      ]);
-    }
+    const inChunks = async <T>(rows: readonly T[], insert: (chunk: readonly T[]) => Promise<unknown>) => {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) await insert(rows.slice(i, i + INSERT_CHUNK_ROWS));
+    };
+    await inChunks(data.tenants, (tenants) =>
+      q('INSERT INTO tenants (tenant_id, licensed) SELECT * FROM unnest($1::text[], $2::boolean[])', [
+        tenants.map((t) => t.tenantId), tenants.map((t) => t.licensed),
+      ]));
     for (const t of this.tables.values()) {
-      const records = data.entities[t.def.typeName] ?? [];
-      if (records.length === 0) continue;
-      const rows = records.map((r) => t.insertParams(r));
-      await q(
-        `INSERT INTO ${t.name} (${t.columnList}) SELECT * FROM unnest(${t.columns.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.sql]}`).join(', ')})`,
-        t.columns.map((_, i) => rows.map((row) => row[i])),
-      );
+      const insert = `INSERT INTO ${t.name} (${t.columnList}) SELECT * FROM unnest(${t.columns.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.sql]}`).join(', ')})`;
       const token = withRole(t.def, 'token');
-      const held = token ? records.filter((r) => typeof r[token.name] === 'string') : [];
-      if (held.length > 0) {
-        await q('INSERT INTO enrollment_tokens (entity, tenant_id, profile_id, token_value) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])', [
-          t.def.typeName, held.map((r) => r.tenantId), held.map((r) => r.id), held.map((r) => r[token!.name]),
-        ]);
-      }
+      await inChunks(data.entities[t.def.typeName] ?? [], async (records) => {
+        const rows = records.map((r) => t.insertParams(r));
+        await q(insert, t.columns.map((_, i) => rows.map((row) => row[i])));
+        const held = token ? records.filter((r) => typeof r[token.name] === 'string') : [];
+        if (held.length > 0) {
+          await q('INSERT INTO enrollment_tokens (entity, tenant_id, profile_id, token_value) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])', [
+            t.def.typeName, held.map((r) => r.tenantId), held.map((r) => r.id), held.map((r) => r[token!.name]),
+          ]);
+        }
+      });
     }
-    const d = data.devices;
-    if (d.length > 0) {
-      await q(
+    await inChunks(data.devices, (d) =>
+      q(
         `INSERT INTO enrolled_devices (device_id, tenant_id, profile_type, profile_id, serial_number, model, enrolled_us)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])`,
         [d.map((x) => x.deviceId), d.map((x) => x.tenantId), d.map((x) => x.profileType), d.map((x) => x.profileId), d.map((x) => x.serialNumber),
           d.map((x) => x.model), d.map((x) => x.enrolledUs)],
-      );
-    }
+      ));
   }
 }
 
