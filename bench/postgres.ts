@@ -34,7 +34,7 @@ async function admin(sql: string): Promise<void> {
 }
 
 /** A database for this run, dropped at cleanup (also on Ctrl-C). */
-async function benchDatabase(): Promise<string> {
+export async function benchDatabase(): Promise<string> {
   const name = `enrollgraph_bench_${randomBytes(5).toString('hex')}`;
   await admin(`CREATE DATABASE "${name}"`);
   const drop = () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -5,6 +5,7 @@
  * - `GET /metrics` — Prometheus text format.
  * The request journal and the request metrics are fed by the HTTP pipeline (src/graph/http.ts).
  */
+import { Readable } from 'node:stream';
 import { ENTITIES } from '../model/registry.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { BodyParser } from '../graph/http.js';
@@ -86,7 +87,8 @@ const adminPlugin: FastifyPluginAsync<{ plane: ControlPlane; jsonBodies: (limit:
     return sendJson(reply, 200, { reset: 'all', seeded: plane.hasSeed });
   });
 
-  app.get('/snapshot', async (_req, reply) => sendJson(reply, 200, await plane.exportSnapshot()));
+  // Streamed: a large state is written out as it is read, never held in memory as one document.
+  app.get('/snapshot', async (_req, reply) => reply.code(200).type(JSON_TYPE).send(Readable.from(await plane.exportSnapshot(), { objectMode: false })));
   // Snapshots can be large: their route reads bodies of up to SNAPSHOT_BODY_LIMIT bytes.
   app.register(async (snapshots) => {
     snapshots.removeAllContentTypeParsers();

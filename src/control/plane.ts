@@ -22,7 +22,7 @@ import type { ControlConfig } from './config.js';
 import { RequestJournal } from './journal.js';
 import { Metrics } from './metrics.js';
 import { operationOf, operationOfPath } from './operations.js';
-import { fromSnapshot, toSnapshot, type Snapshot } from './snapshot.js';
+import { fromSnapshot, snapshotText } from './snapshot.js';
 
 const REFRESH_MS = 1000;
 const PRUNE_EVERY_MS = 60_000;
@@ -202,9 +202,13 @@ export class ControlPlane {
     return this.seed !== undefined;
   }
 
-  async exportSnapshot(): Promise<Snapshot & { takenAt: string }> {
-    const { format, version, ...rest } = toSnapshot(await this.controlStore.exportState());
-    return { format, version, takenAt: this.clock.describe().now, ...rest };
+  /**
+   * The snapshot document as JSON text in chunks, read from one consistent state a page at a time.
+   * Resolves once the read has begun (a store that cannot be read fails here, before any text).
+   */
+  async exportSnapshot(): Promise<AsyncIterableIterator<string>> {
+    const reader = await this.controlStore.readState();
+    return snapshotText(reader, this.clock.describe().now);
   }
 
   /** Replaces all state with a snapshot document, atomically; throws SnapshotError for a bad one. */

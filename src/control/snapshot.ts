@@ -18,7 +18,7 @@ import { decodeProperty, encodeProperty } from '../model/codecs.js';
 import { TENANT_COLUMN, withRole, type AnyRecord, type EntityDef, type PropertyDef } from '../model/edm.js';
 import { ENTITIES } from '../model/registry.js';
 import { Problem } from '../problem.js';
-import type { DeviceRecord, FaultRuleRecord, StateData } from '../store/control.js';
+import type { ClockSettings, DeviceRecord, FaultRuleRecord, StateData, StateReader } from '../store/control.js';
 import type { TenantRecord } from '../store/store.js';
 import { formatUs, MIN_US, parseIsoToUs } from '../time.js';
 
@@ -58,27 +58,106 @@ function snapshotProperties(def: EntityDef): PropertyDef[] {
 
 export class SnapshotError extends Error {}
 
+const snapshotClock = (c: ClockSettings): SnapshotClock =>
+  c.frozenUs !== null ? { frozen: true, now: formatUs(c.frozenUs) } : { frozen: false, offsetSeconds: c.offsetUs / 1e6 };
+
+const snapshotTenant = (t: TenantRecord): TenantRecord => ({ tenantId: t.tenantId, licensed: t.licensed });
+
+function snapshotRecord(props: readonly PropertyDef[], r: AnyRecord): SnapshotRecord {
+  const out: SnapshotRecord = { tenantId: r.tenantId };
+  for (const p of props) out[p.name] = encodeProperty(p, r[p.name]);
+  return out;
+}
+
+const snapshotDevice = (d: DeviceRecord): SnapshotDevice => ({
+  deviceId: d.deviceId, tenantId: d.tenantId, profileType: d.profileType, profileId: d.profileId, serialNumber: d.serialNumber, model: d.model,
+  enrolledDateTime: formatUs(d.enrolledUs),
+});
+
+const snapshotFault = (f: FaultRuleRecord): SnapshotFault => ({ id: f.id, ...(JSON.parse(f.spec) as FaultSpec), hits: f.hits });
+
 /** State → the snapshot document. */
 export function toSnapshot(state: StateData): Snapshot {
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
-    clock: state.clock.frozenUs !== null ? { frozen: true, now: formatUs(state.clock.frozenUs) } : { frozen: false, offsetSeconds: state.clock.offsetUs / 1e6 },
-    tenants: state.tenants.map((t) => ({ tenantId: t.tenantId, licensed: t.licensed })),
-    ...Object.fromEntries(ENTITIES.map((def) => [
-      def.snapshotKey,
-      (state.entities[def.typeName] ?? []).map((r) => {
-        const out: SnapshotRecord = { tenantId: r.tenantId };
-        for (const p of snapshotProperties(def)) out[p.name] = encodeProperty(p, r[p.name]);
-        return out;
-      }),
-    ])),
-    devices: state.devices.map((d) => ({
-      deviceId: d.deviceId, tenantId: d.tenantId, profileType: d.profileType, profileId: d.profileId, serialNumber: d.serialNumber, model: d.model,
-      enrolledDateTime: formatUs(d.enrolledUs),
+    clock: snapshotClock(state.clock),
+    tenants: state.tenants.map(snapshotTenant),
+    ...Object.fromEntries(ENTITIES.map((def) => {
+      const props = snapshotProperties(def);
+      return [def.snapshotKey, (state.entities[def.typeName] ?? []).map((r) => snapshotRecord(props, r))];
     })),
-    faults: [...state.faults].sort((a, b) => a.position - b.position).map((f) => ({ id: f.id, ...(JSON.parse(f.spec) as FaultSpec), hits: f.hits })),
+    devices: state.devices.map(snapshotDevice),
+    faults: [...state.faults].sort((a, b) => a.position - b.position).map(snapshotFault),
   };
+}
+
+/** The text a streamed snapshot collects before it hands a chunk on. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * The snapshot document of a reader's state as JSON text, in chunks, a page of records at a time (so
+ * a large state is never held in memory): the text of `JSON.stringify` of toSnapshot's document
+ * with `takenAt` after `version`. The reader is closed when the text ends, fails, or is abandoned
+ * (`return()` on the iterator, even before the first chunk).
+ */
+export function snapshotText(reader: StateReader, takenAt: string): AsyncIterableIterator<string> {
+  const text = snapshotChunks(reader, takenAt);
+  return {
+    next: () => text.next(),
+    async return(value?: unknown) {
+      try {
+        return await text.return(value as undefined);
+      } finally {
+        await reader.close();
+      }
+    },
+    async throw(err?: unknown) {
+      try {
+        return await text.throw(err);
+      } finally {
+        await reader.close();
+      }
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+async function* snapshotChunks(reader: StateReader, takenAt: string): AsyncGenerator<string, undefined> {
+  try {
+    const head = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, takenAt, clock: snapshotClock(reader.clock) };
+    let text = JSON.stringify(head).slice(0, -1);
+    // Each list: its key, then its items as they are read.
+    async function* list<T>(key: string, pages: AsyncIterable<T[]>, encode: (item: T) => unknown): AsyncGenerator<string, undefined> {
+      text += `,${JSON.stringify(key)}:[`;
+      let first = true;
+      for await (const page of pages) {
+        for (const item of page) {
+          text += first ? JSON.stringify(encode(item)) : `,${JSON.stringify(encode(item))}`;
+          first = false;
+        }
+        if (text.length >= CHUNK_CHARS) {
+          yield text;
+          text = '';
+        }
+      }
+      text += ']';
+      return undefined;
+    }
+    yield* list('tenants', reader.tenants(), snapshotTenant);
+    for (const def of ENTITIES) {
+      const props = snapshotProperties(def);
+      yield* list(def.snapshotKey, reader.records(def.typeName), (r: AnyRecord) => snapshotRecord(props, r));
+    }
+    yield* list('devices', reader.devices(), snapshotDevice);
+    yield* list('faults', reader.faults(), snapshotFault);
+    yield `${text}}`;
+    return undefined;
+  } finally {
+    await reader.close();
+  }
 }
 
 type Obj = Record<string, unknown>;

@@ -47,7 +47,8 @@ export class EntityService {
 
   async list(def: EntityDef, tenantId: string, query: Omit<RowQuery, 'tenantId'>): Promise<AnyRecord[]> {
     const records = await this.store.list(def, { ...query, tenantId });
-    return Promise.all(records.map((r) => this.present(def, r)));
+    // One call for the page: its QR renders are paced together (EnrollmentTokens.presentAll).
+    return hasTokens(def) ? this.tokens.presentAll(def, records) : records;
   }
 
   count(def: EntityDef, tenantId: string, where?: Condition): Promise<number> {

@@ -81,6 +81,11 @@ export class QrRenderer {
     this.slots = new Array<Slot | undefined>(threads).fill(undefined);
   }
 
+  /** How many renders run at once: one per worker thread (one when rendering inline). */
+  get parallelism(): number {
+    return Math.max(1, this.threads);
+  }
+
   /**
    * Base64 PNG for this content; served from the LRU cache (keyed by content)
    * when present; concurrent calls for the same content share one render.
@@ -150,7 +155,8 @@ export class QrRenderer {
   }
 
   private async renderInline(content: string): Promise<string> {
-    await Promise.resolve(); // always settle asynchronously, like the worker path
+    // A macrotask per render, not a microtask: a burst of inline renders lets I/O in between them.
+    await new Promise((resolve) => setImmediate(resolve));
     return renderQrPng(content).toString('base64');
   }
 

@@ -9,7 +9,7 @@
  */
 import { withRole, type AnyRecord, type EntityDef, type PropertyDef } from '../model/edm.js';
 import { entityNotFound, invalid } from '../problem.js';
-import type { Store } from '../store/store.js';
+import type { ConditionalSet, Store } from '../store/store.js';
 import type { Clock } from '../time.js';
 import type { QrRenderer } from './qr-renderer.js';
 import { newTokenValue } from './token.js';
@@ -64,10 +64,32 @@ interface PendingRender {
 
 /** How long after a profile's last createToken its QR code is rendered in the background. */
 const RENDER_DELAY_MS = 200;
+/** Renders one read keeps in flight per worker thread: one rendering, one queued behind it. */
+const RENDERS_PER_READ = 2;
+/** Rendered images waiting to be cached in the store; past this, a new one is not cached (a later read renders it again). */
+const MAX_PENDING_SAVES = 4096;
+/** Rendered images cached in the store per write. */
+const SAVE_BATCH = 32;
+/** How long a batch that is not full waits for more images. */
+const SAVE_DELAY_MS = 20;
+
+/** A rendered image waiting to be cached in its record. */
+interface PendingSave {
+  def: EntityDef;
+  tenantId: string;
+  id: string;
+  token: string;
+  png: string;
+}
 
 export class EnrollmentTokens {
   private readonly pendingRenders = new Map<string, PendingRender>();
   private readonly props = new Map<string, TokenProps>();
+  /** By entity, tenant and id, in the order they were rendered. */
+  private readonly pendingSaves = new Map<string, PendingSave>();
+  private saving = false;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly store: Store,
@@ -131,17 +153,44 @@ export class EnrollmentTokens {
 
   /** The record with its derived values: the QR content and image of the current token (null without one). */
   async present(def: EntityDef, r: AnyRecord): Promise<AnyRecord> {
+    return (await this.presentAll(def, [r]))[0]!;
+  }
+
+  /**
+   * `present` for a list: the images of the list that are not cached yet are rendered at most
+   * RENDERS_PER_READ × worker threads at a time, so a large first read keeps the workers busy without
+   * queuing all its renders ahead of every other request's (a GET of one new profile waits for a few
+   * renders, not for the whole list).
+   */
+  async presentAll(def: EntityDef, records: readonly AnyRecord[]): Promise<AnyRecord[]> {
     const { props, rules } = this.of(def);
-    const token = r[props.value.name] as string | null;
-    if (token === null) return { ...r, [props.content.name]: null, [props.image.name]: null };
-    const content = rules.qrContent(r);
-    let png = (r[props.image.name] as string | null) ?? this.qr.peek(content);
-    if (png === undefined || png === null) {
-      png = await this.qr.render(content);
-      this.cancelRender(r.tenantId, r.id);
-      void this.saveImage(def, r.tenantId, r.id, token, png);
-    }
-    return { ...r, [props.content.name]: content, [props.image.name]: png };
+    const out: AnyRecord[] = new Array(records.length);
+    const missing: { i: number; content: string; token: string }[] = [];
+    records.forEach((r, i) => {
+      const token = r[props.value.name] as string | null;
+      if (token === null) {
+        out[i] = { ...r, [props.content.name]: null, [props.image.name]: null };
+        return;
+      }
+      const content = rules.qrContent(r);
+      const png = (r[props.image.name] as string | null) ?? this.qr.peek(content);
+      if (png === null || png === undefined) missing.push({ i, content, token });
+      else out[i] = { ...r, [props.content.name]: content, [props.image.name]: png };
+    });
+    let next = 0;
+    const lane = async () => {
+      while (next < missing.length) {
+        const { i, content, token } = missing[next++]!;
+        const r = records[i]!;
+        const png = await this.qr.render(content);
+        this.cancelRender(r.tenantId, r.id);
+        this.saveImage(def, r.tenantId, r.id, token, png);
+        out[i] = { ...r, [props.content.name]: content, [props.image.name]: png };
+      }
+    };
+    const lanes = Math.min(missing.length, this.qr.parallelism * RENDERS_PER_READ);
+    await Promise.all(Array.from({ length: lanes }, lane));
+    return out;
   }
 
   /**
@@ -155,8 +204,11 @@ export class EnrollmentTokens {
 
   /** Stops background rendering (at shutdown). */
   close(): void {
+    this.closed = true;
     for (const p of this.pendingRenders.values()) clearTimeout(p.timer);
     this.pendingRenders.clear();
+    clearTimeout(this.saveTimer);
+    this.pendingSaves.clear();
   }
 
   /** Forgets a deleted profile's pending render. */
@@ -164,10 +216,46 @@ export class EnrollmentTokens {
     this.cancelRender(tenantId, id);
   }
 
-  /** Caches a rendered image, only while the profile still holds that token. Best effort. */
-  private async saveImage(def: EntityDef, tenantId: string, id: string, token: string, png: string): Promise<void> {
-    const { props } = this.of(def);
-    await this.store.update(def, tenantId, id, { set: { [props.image.name]: png } }, { [props.value.name]: token }).catch(() => undefined);
+  /**
+   * Caches a rendered image, only while the profile still holds that token. Best effort, and in the
+   * background: images are queued (a newer image of a profile replaces its queued one) and written
+   * SAVE_BATCH at a time with `updateEach`, each batch its own turn of the event loop. On SQLite,
+   * whose writes (and WAL checkpoints) run on this thread, one commit per batch rather than per image
+   * writes far fewer pages (docs/performance.md), and so checkpoints far less often.
+   */
+  private saveImage(def: EntityDef, tenantId: string, id: string, token: string, png: string): void {
+    if (this.closed) return;
+    const key = `${def.typeName}/${tenantId}/${id}`;
+    if (!this.pendingSaves.has(key) && this.pendingSaves.size >= MAX_PENDING_SAVES) return; // rendered again on a later read
+    this.pendingSaves.set(key, { def, tenantId, id, token, png });
+    this.scheduleSaves();
+  }
+
+  /** A batch soon: at once when one is full, else after SAVE_DELAY_MS for more images to join it. */
+  private scheduleSaves(): void {
+    if (this.saveTimer || this.saving || this.pendingSaves.size === 0) return;
+    this.saveTimer = setTimeout(() => void this.writeImages(), this.pendingSaves.size >= SAVE_BATCH ? 0 : SAVE_DELAY_MS).unref();
+  }
+
+  private async writeImages(): Promise<void> {
+    this.saveTimer = undefined;
+    this.saving = true;
+    try {
+      const batch = new Map<EntityDef, ConditionalSet[]>();
+      let n = 0;
+      for (const [key, s] of this.pendingSaves) {
+        if (n++ === SAVE_BATCH) break;
+        this.pendingSaves.delete(key);
+        const { props } = this.of(s.def);
+        const list = batch.get(s.def) ?? [];
+        list.push({ tenantId: s.tenantId, id: s.id, set: { [props.image.name]: s.png }, onlyIf: { [props.value.name]: s.token } });
+        batch.set(s.def, list);
+      }
+      for (const [def, updates] of batch) await this.store.updateEach(def, updates).catch(() => undefined);
+    } finally {
+      this.saving = false;
+    }
+    if (!this.closed) this.scheduleSaves();
   }
 
   /**

@@ -47,6 +47,44 @@ export interface StateData {
 
 export const EMPTY_STATE: StateData = { clock: SYSTEM_CLOCK, tenants: [], entities: {}, devices: [], faults: [] };
 
+/** Rows a StateReader reads per page: bounds the memory of an export, whatever the size of the state. */
+export const EXPORT_PAGE_ROWS = 500;
+
+/**
+ * One consistent read of all state (ControlStore.readState), section by section in pages of at
+ * most EXPORT_PAGE_ROWS rows, each in snapshot order, so that a large state can be written out
+ * without holding it in memory. Sections are read one after another (one open at a time), each
+ * once. The read holds its own connection and transaction until `close`.
+ */
+export interface StateReader {
+  readonly clock: ClockSettings;
+  tenants(): AsyncIterable<TenantRecord[]>;
+  /** One entity's records by type name (caches of derived values left out). */
+  records(typeName: string): AsyncIterable<AnyRecord[]>;
+  devices(): AsyncIterable<DeviceRecord[]>;
+  /** In position order. */
+  faults(): AsyncIterable<FaultRuleRecord[]>;
+  /** Ends the read; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Everything a reader reads, in memory (for small states and callers that need it all), then closes it. */
+export async function collectState(reader: StateReader, typeNames: readonly string[]): Promise<StateData> {
+  try {
+    const all = async <T>(pages: AsyncIterable<T[]>): Promise<T[]> => {
+      const out: T[] = [];
+      for await (const page of pages) out.push(...page);
+      return out;
+    };
+    const entities: StateData['entities'] = {};
+    const tenants = await all(reader.tenants());
+    for (const type of typeNames) entities[type] = await all(reader.records(type));
+    return { clock: reader.clock, tenants, entities, devices: await all(reader.devices()), faults: await all(reader.faults()) };
+  } finally {
+    await reader.close();
+  }
+}
+
 export interface ControlStore {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -94,6 +132,8 @@ export interface ControlStore {
 
   /** All state, read in one transaction. */
   exportState(): Promise<StateData>;
+  /** Opens one consistent read of all state, to be read in pages (a snapshot export); the caller closes it. */
+  readState(): Promise<StateReader>;
   /**
    * Replaces all state (entities, tenants, devices, faults, clock; throttling counters are cleared)
    * with `data`, in one transaction. With `onlyIfEmpty`, does nothing and returns false when the store

@@ -1,12 +1,12 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { withRole } from '../model/edm.js';
+import { withRole, type AnyRecord } from '../model/edm.js';
 import {
-  tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord, type StateData,
-  type ThrottleBucket,
+  collectState, EXPORT_PAGE_ROWS, tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord,
+  type StateData, type StateReader, type ThrottleBucket,
 } from './control.js';
 import { StoreUnavailableError } from './errors.js';
-import { entityTables, withoutCaches, type EntityTable, type Row } from './sql.js';
+import { entityTables, exportSelect, type EntityTable, type Row } from './sql.js';
 import { ENTITIES } from '../model/registry.js';
 
 /**
@@ -18,6 +18,8 @@ import { ENTITIES } from '../model/registry.js';
  */
 
 const ADMIN_KEY = 'admin_key';
+const CLOCK_SQL = 'SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1';
+const FAULTS_SQL = 'SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id';
 const LOCK_NAMESPACE = 0x45470001; // shared with postgres.ts
 const LOCK_REPLACE_STATE = 3;
 const INT8_OID = 20;
@@ -28,6 +30,19 @@ const TYPES = {
 };
 
 const ARRAY_TYPES = { text: 'text[]', int: 'int[]', bigint: 'bigint[]', bool: 'boolean[]' } as const;
+/** The client gives a statement this much longer than the server's timeout, so the server's error is the one seen. */
+const CLIENT_TIMEOUT_SLACK_MS = 250;
+/** See PostgresControlStore.replaceTimeoutMs. */
+const REPLACE_TIMEOUT_MS = 120_000;
+/** Rows per INSERT of a whole-state replacement: bounds each statement's parameters and time. */
+const INSERT_CHUNK_ROWS = 5_000;
+
+/**
+ * How long an export's transaction may wait on its client (reading the answer) before PostgreSQL
+ * ends it: longer than the pool's idle-in-transaction bound, which is made for requests, but bounded,
+ * since an open snapshot holds back vacuum.
+ */
+const EXPORT_IDLE_MS = 5 * 60_000;
 
 export async function openPostgresControlStore(
   opts: { url: string; timeoutMs?: number },
@@ -41,14 +56,14 @@ export async function openPostgresControlStore(
     idleTimeoutMillis: 30_000,
     statement_timeout: timeoutMs,
     // Client-side too: a silent network (no reset, no answer) must not hold a request past the timeout.
-    query_timeout: timeoutMs + 250,
+    query_timeout: timeoutMs + CLIENT_TIMEOUT_SLACK_MS,
     idle_in_transaction_session_timeout: Math.max(timeoutMs * 2, 1_000),
     keepAlive: true,
     application_name: 'enrollgraph-control',
     types: TYPES,
   });
   pool.on('error', () => undefined);
-  return new PostgresControlStore(pool, tables);
+  return new PostgresControlStore(pool, tables, timeoutMs);
 }
 
 function unavailable(err: unknown): unknown {
@@ -67,7 +82,15 @@ export class PostgresControlStore implements ControlStore {
   readonly kind = 'postgres' as const;
   private closed = false;
 
-  constructor(private readonly pool: pg.Pool, private readonly tables: ReadonlyMap<string, EntityTable>) {}
+  constructor(private readonly pool: pg.Pool, private readonly tables: ReadonlyMap<string, EntityTable>, private readonly timeoutMs = 5_000) {}
+
+  /**
+   * The statement timeout of whole-state replacements (snapshot import, reset): their statements
+   * delete and insert whole tables, so the bound made for requests is too short for a large state.
+   */
+  private get replaceTimeoutMs(): number {
+    return Math.max(this.timeoutMs, REPLACE_TIMEOUT_MS);
+  }
 
   private async q(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
     try {
@@ -77,7 +100,8 @@ export class PostgresControlStore implements ControlStore {
     }
   }
 
-  private async tx<R>(fn: (q: Q) => Promise<R>, begin = 'BEGIN'): Promise<R> {
+  /** `fn` in a transaction; `timeoutMs` replaces the pool's statement timeout within it. */
+  private async tx<R>(fn: (q: Q) => Promise<R>, begin = 'BEGIN', timeoutMs?: number): Promise<R> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -93,7 +117,11 @@ export class PostgresControlStore implements ControlStore {
     client.on('error', onError);
     try {
       await client.query(begin);
-      const result = await fn((text, values = []) => client.query(text, values));
+      if (timeoutMs !== undefined) await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+      // pg reads a query's own query_timeout (client.js), which its types do not declare.
+      const config = (text: string, values: unknown[]): pg.QueryConfig =>
+        (timeoutMs === undefined ? { text, values } : { text, values, query_timeout: timeoutMs + CLIENT_TIMEOUT_SLACK_MS }) as pg.QueryConfig;
+      const result = await fn((text, values = []) => client.query(config(text, values)));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -137,8 +165,7 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async getClock(): Promise<ClockSettings> {
-    const row = (await this.q('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1')).rows[0] as { frozen_us: number | null; offset_us: number } | undefined;
-    return row ? { frozenUs: row.frozen_us, offsetUs: row.offset_us } : { frozenUs: null, offsetUs: 0 };
+    return toClock((await this.q(CLOCK_SQL)).rows[0]);
   }
 
   async setClock(s: ClockSettings): Promise<void> {
@@ -158,7 +185,7 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async listFaultRules(): Promise<FaultRuleRecord[]> {
-    return (await this.q('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id')).rows.map(toFault);
+    return (await this.q(FAULTS_SQL)).rows.map(toFault);
   }
 
   async insertFaultRule(id: string, spec: string): Promise<FaultRuleRecord> {
@@ -214,19 +241,61 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async exportState(): Promise<StateData> {
-    return this.tx(async (q) => {
-      const clock = (await q('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1')).rows[0] as { frozen_us: number | null; offset_us: number };
-      const tenants = (await q('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id COLLATE "C"')).rows.map((r) => ({
-        tenantId: r.tenant_id as string, licensed: r.licensed as boolean,
-      }));
-      const entities: StateData['entities'] = {};
-      for (const t of this.tables.values()) {
-        entities[t.def.typeName] = (await q(`SELECT ${t.columnList} FROM ${t.name} ${t.exportOrder}`)).rows.map((r) => withoutCaches(t, t.record(r as Row)));
-      }
-      const devices = (await q('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id COLLATE "C"')).rows.map(toDevice);
-      const faults = (await q('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id')).rows.map(toFault);
-      return { clock: clock ? { frozenUs: clock.frozen_us, offsetUs: clock.offset_us } : { frozenUs: null, offsetUs: 0 }, tenants, entities, devices, faults };
-    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return collectState(await this.readState(), [...this.tables.keys()]);
+  }
+
+  /**
+   * One REPEATABLE READ READ ONLY transaction, each section through a cursor. The transaction is
+   * `tx`'s, held open until the reader closes.
+   */
+  readState(): Promise<StateReader> {
+    return new Promise<StateReader>((resolve, reject) => {
+      let done = false;
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const close = async () => {
+        done = true;
+        release();
+      };
+      this.tx(async (q) => {
+        // An export waits on its client (reading the answer) between pages.
+        await q(`SET LOCAL idle_in_transaction_session_timeout = ${EXPORT_IDLE_MS}`);
+        const clock = toClock((await q(CLOCK_SQL)).rows[0]);
+        async function* pages<T>(sql: string, map: (row: Record<string, unknown>) => T): AsyncGenerator<T[]> {
+          if (done) throw new Error('the state reader is closed');
+          try {
+            await q(`DECLARE export_rows NO SCROLL CURSOR FOR ${sql}`);
+            try {
+              for (;;) {
+                const { rows } = await q(`FETCH ${EXPORT_PAGE_ROWS} FROM export_rows`);
+                if (rows.length > 0) yield rows.map(map);
+                if (rows.length < EXPORT_PAGE_ROWS) break;
+              }
+            } finally {
+              if (!done) await q('CLOSE export_rows').catch(() => undefined);
+            }
+          } catch (err) {
+            throw unavailable(err);
+          }
+        }
+        const tables = this.tables;
+        resolve({
+          clock,
+          tenants: () => pages('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id COLLATE "C"', (r) => ({
+            tenantId: r.tenant_id as string, licensed: r.licensed as boolean,
+          })),
+          records(typeName: string): AsyncIterable<AnyRecord[]> {
+            const t = tables.get(typeName);
+            if (!t) throw new Error(`no table for ${typeName}`);
+            return pages(exportSelect(t), (r) => t.record(r as Row));
+          },
+          devices: () => pages('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id COLLATE "C"', toDevice),
+          faults: () => pages(FAULTS_SQL, toFault),
+          close,
+        });
+        await released;
+      }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY').catch(reject); // after `resolve`, a failure to end the read only discards its connection
+    });
   }
 
   async replaceState(data: StateData, opts: { onlyIfEmpty?: boolean } = {}): Promise<boolean> {
@@ -251,7 +320,7 @@ export class PostgresControlStore implements ControlStore {
         ]);
       }
       return true;
-    });
+    }, 'BEGIN', this.replaceTimeoutMs);
   }
 
   async replaceTenant(tenantId: string, data: StateData): Promise<void> {
@@ -269,7 +338,7 @@ export class PostgresControlStore implements ControlStore {
         entities: Object.fromEntries(Object.entries(data.entities).map(([type, records]) => [type, records.filter((r) => r.tenantId === tenantId)])),
         devices: data.devices.filter((d) => d.tenantId === tenantId),
       });
-    });
+    }, 'BEGIN', this.replaceTimeoutMs);
   }
 
   async close(): Promise<void> {
@@ -278,39 +347,41 @@ export class PostgresControlStore implements ControlStore {
     await this.pool.end();
   }
 
-  /** Rows of every kind, each kind in one statement (unnest of one array per column). */
+  /** Rows of every kind, each kind in statements of up to INSERT_CHUNK_ROWS rows (unnest of one array per column). */
   private async insertRows(q: Q, data: Pick<StateData, 'tenants' | 'entities' | 'devices'>): Promise<void> {
-    if (data.tenants.length > 0) {
-      await q('INSERT INTO tenants (tenant_id, licensed) SELECT * FROM unnest($1::text[], $2::boolean[])', [
-        data.tenants.map((t) => t.tenantId), data.tenants.map((t) => t.licensed),
-      ]);
-    }
+    const inChunks = async <T>(rows: readonly T[], insert: (chunk: readonly T[]) => Promise<unknown>) => {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) await insert(rows.slice(i, i + INSERT_CHUNK_ROWS));
+    };
+    await inChunks(data.tenants, (tenants) =>
+      q('INSERT INTO tenants (tenant_id, licensed) SELECT * FROM unnest($1::text[], $2::boolean[])', [
+        tenants.map((t) => t.tenantId), tenants.map((t) => t.licensed),
+      ]));
     for (const t of this.tables.values()) {
-      const records = data.entities[t.def.typeName] ?? [];
-      if (records.length === 0) continue;
-      const rows = records.map((r) => t.insertParams(r));
-      await q(
-        `INSERT INTO ${t.name} (${t.columnList}) SELECT * FROM unnest(${t.columns.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.sql]}`).join(', ')})`,
-        t.columns.map((_, i) => rows.map((row) => row[i])),
-      );
+      const insert = `INSERT INTO ${t.name} (${t.columnList}) SELECT * FROM unnest(${t.columns.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.sql]}`).join(', ')})`;
       const token = withRole(t.def, 'token');
-      const held = token ? records.filter((r) => typeof r[token.name] === 'string') : [];
-      if (held.length > 0) {
-        await q('INSERT INTO enrollment_tokens (entity, tenant_id, profile_id, token_value) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])', [
-          t.def.typeName, held.map((r) => r.tenantId), held.map((r) => r.id), held.map((r) => r[token!.name]),
-        ]);
-      }
+      await inChunks(data.entities[t.def.typeName] ?? [], async (records) => {
+        const rows = records.map((r) => t.insertParams(r));
+        await q(insert, t.columns.map((_, i) => rows.map((row) => row[i])));
+        const held = token ? records.filter((r) => typeof r[token.name] === 'string') : [];
+        if (held.length > 0) {
+          await q('INSERT INTO enrollment_tokens (entity, tenant_id, profile_id, token_value) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])', [
+            t.def.typeName, held.map((r) => r.tenantId), held.map((r) => r.id), held.map((r) => r[token!.name]),
+          ]);
+        }
+      });
     }
-    const d = data.devices;
-    if (d.length > 0) {
-      await q(
+    await inChunks(data.devices, (d) =>
+      q(
         `INSERT INTO enrolled_devices (device_id, tenant_id, profile_type, profile_id, serial_number, model, enrolled_us)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])`,
         [d.map((x) => x.deviceId), d.map((x) => x.tenantId), d.map((x) => x.profileType), d.map((x) => x.profileId), d.map((x) => x.serialNumber),
           d.map((x) => x.model), d.map((x) => x.enrolledUs)],
-      );
-    }
+      ));
   }
+}
+
+function toClock(r: Record<string, unknown> | undefined): ClockSettings {
+  return r ? { frozenUs: r.frozen_us as number | null, offsetUs: r.offset_us as number } : { frozenUs: null, offsetUs: 0 };
 }
 
 function toFault(r: Record<string, unknown>): FaultRuleRecord {

@@ -9,7 +9,7 @@ import { TenantCache } from './postgres-tenants.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import { DEVICE_COLUMNS, entityTables, REGISTRY_SQL, type EntityTable, type Row } from './sql.js';
-import type { Change, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
+import type { Change, ConditionalSet, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
 
 /**
  * The PostgreSQL store: the same tables, migrations and behaviour as the SQLite store, shared by any
@@ -352,6 +352,11 @@ export class PostgresStore implements Store {
       if (change.token && sqlState(err) === '23505') return { ok: false, reason: 'duplicate-token' };
       throw err;
     }
+  }
+
+  async updateEach(def: EntityDef, updates: readonly ConditionalSet[]): Promise<void> {
+    // One at a time: independent statements, and the pool stays free for requests.
+    for (const u of updates) await this.update(def, u.tenantId, u.id, { set: u.set }, u.onlyIf);
   }
 
   async delete(def: EntityDef, tenantId: string, id: string): Promise<boolean> {

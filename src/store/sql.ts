@@ -128,8 +128,12 @@ export const REGISTRY_SQL = {
 
 export const DEVICE_COLUMNS = 'device_id, tenant_id, profile_type, profile_id, serial_number, model, enrolled_us';
 
-/** A record as exported: the cache of a derived value is left out (it is derived again). */
-export function withoutCaches(t: EntityTable, r: AnyRecord): AnyRecord {
-  for (const p of t.def.properties) if (p.derived && p.column) r[p.name] = null;
-  return r;
+/**
+ * The SELECT of a table's records for an export, in snapshot order: the cache of a derived value
+ * reads as NULL (it is left out, and derived again), so it is not even read.
+ */
+export function exportSelect(t: EntityTable): string {
+  const caches = new Set(t.def.properties.flatMap((p) => (p.derived && p.column ? [p.column.name] : [])));
+  const columns = t.columns.map((c) => (caches.has(c.name) ? `NULL AS ${c.name}` : c.name)).join(', ');
+  return `SELECT ${columns} FROM ${t.name} ${t.exportOrder}`;
 }

@@ -1,13 +1,15 @@
-import type Database from 'better-sqlite3';
-import { withRole } from '../model/edm.js';
+import Database from 'better-sqlite3';
+import { withRole, type AnyRecord } from '../model/edm.js';
 import {
-  tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord, type StateData,
-  type ThrottleBucket,
+  collectState, EXPORT_PAGE_ROWS, tenantBucketPrefix, type ClockSettings, type ControlStore, type DeviceRecord, type FaultRuleRecord,
+  type StateData, type StateReader, type ThrottleBucket,
 } from './control.js';
-import { DEVICE_COLUMNS, REGISTRY_SQL, withoutCaches, type EntityTable, type Row } from './sql.js';
+import { DEVICE_COLUMNS, exportSelect, REGISTRY_SQL, type EntityTable, type Row } from './sql.js';
 import type { TenantRecord } from './store.js';
 
 const ADMIN_KEY = 'admin_key';
+/** As the store's own connection waits (sqlite.ts). */
+const READER_BUSY_TIMEOUT_MS = 5_000;
 
 interface DeviceRow {
   device_id: string;
@@ -24,6 +26,66 @@ const toDevice = (r: DeviceRow): DeviceRecord => ({
   model: r.model, enrolledUs: r.enrolled_us,
 });
 
+type FaultRow = { id: string; seq: number; spec: string; hits: number };
+const toFault = (r: FaultRow): FaultRuleRecord => ({ id: r.id, position: r.seq, spec: r.spec, hits: r.hits });
+
+const CLOCK_SQL = 'SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1';
+const DEVICES_SQL = 'SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id';
+const FAULTS_SQL = 'SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id';
+const toClock = (row: { frozen_us: number | null; offset_us: number } | undefined): ClockSettings =>
+  row ? { frozenUs: row.frozen_us, offsetUs: row.offset_us } : { frozenUs: null, offsetUs: 0 };
+
+/**
+ * A StateReader on a connection of its own, in one read transaction: WAL gives it one snapshot of
+ * the database for as long as it reads, while the store's connection goes on serving and writing.
+ * Pages come from statements stepped a page at a time.
+ */
+class SqliteStateReader implements StateReader {
+  readonly clock: ClockSettings;
+
+  constructor(private readonly db: Database.Database, private readonly tables: ReadonlyMap<string, EntityTable>) {
+    // Deferred: the first SELECT fixes the snapshot that every later one reads.
+    db.exec('BEGIN');
+    this.clock = toClock(db.prepare(CLOCK_SQL).get() as Parameters<typeof toClock>[0]);
+  }
+
+  private async *pages<R, T>(sql: string, map: (row: R) => T): AsyncGenerator<T[]> {
+    let page: T[] = [];
+    for (const row of this.db.prepare(sql).iterate() as IterableIterator<R>) {
+      page.push(map(row));
+      if (page.length === EXPORT_PAGE_ROWS) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  tenants() {
+    return this.pages('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id', (r: { tenant_id: string; licensed: number }) => ({
+      tenantId: r.tenant_id, licensed: r.licensed === 1,
+    }));
+  }
+
+  records(typeName: string): AsyncIterable<AnyRecord[]> {
+    const t = this.tables.get(typeName);
+    if (!t) throw new Error(`no table for ${typeName}`);
+    return this.pages(exportSelect(t), (r: Row) => t.record(r));
+  }
+
+  devices() {
+    return this.pages(DEVICES_SQL, toDevice);
+  }
+
+  faults() {
+    return this.pages(FAULTS_SQL, toFault);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
 /**
  * The control plane on the SQLite database of the `SqliteStore` (the same connection, so a snapshot
  * import covers the Graph data and the control state in one transaction). Write transactions are
@@ -34,7 +96,6 @@ export class SqliteControlStore implements ControlStore {
   readonly kind = 'sqlite' as const;
   private readonly q;
   private readonly consumeTx;
-  private readonly exportTx;
   private readonly replaceTx;
   private readonly replaceTenantTx;
 
@@ -50,13 +111,13 @@ export class SqliteControlStore implements ControlStore {
       prune: db.prepare('DELETE FROM throttle_counters WHERE window_start < ?'),
       clearCounters: db.prepare('DELETE FROM throttle_counters'),
       clearTenantCounters: db.prepare('DELETE FROM throttle_counters WHERE substr(bucket, 1, ?) = ?'),
-      clock: db.prepare('SELECT frozen_us, offset_us FROM clock_settings WHERE id = 1'),
+      clock: db.prepare(CLOCK_SQL),
       setClock: db.prepare('UPDATE clock_settings SET frozen_us = ?, offset_us = ? WHERE id = 1'),
       advance: db.prepare(
         `UPDATE clock_settings SET frozen_us = frozen_us + @us, offset_us = CASE WHEN frozen_us IS NULL THEN offset_us + @us ELSE offset_us END
          WHERE id = 1 RETURNING frozen_us, offset_us`,
       ),
-      faults: db.prepare('SELECT id, seq, spec, hits FROM fault_rules ORDER BY seq, id'),
+      faults: db.prepare(FAULTS_SQL),
       insertFault: db.prepare(
         'INSERT INTO fault_rules (id, seq, spec, hits) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, 0 FROM fault_rules RETURNING id, seq, spec, hits',
       ),
@@ -69,7 +130,7 @@ export class SqliteControlStore implements ControlStore {
       setSetting: db.prepare('INSERT INTO control_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       replaceSetting: db.prepare('UPDATE control_settings SET value = ? WHERE name = ? AND value = ?'),
       insertDevice: db.prepare(`INSERT INTO enrolled_devices (${DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      devices: db.prepare('SELECT * FROM enrolled_devices ORDER BY enrolled_us, device_id'),
+      devices: db.prepare(DEVICES_SQL),
       tenantDevices: db.prepare('SELECT * FROM enrolled_devices WHERE tenant_id = ? ORDER BY enrolled_us, device_id'),
       deleteDevices: db.prepare('DELETE FROM enrolled_devices'),
       deleteTenantDevices: db.prepare('DELETE FROM enrolled_devices WHERE tenant_id = ?'),
@@ -79,7 +140,6 @@ export class SqliteControlStore implements ControlStore {
       deleteTokens: db.prepare('DELETE FROM enrollment_tokens'),
       deleteTenantTokens: db.prepare('DELETE FROM enrollment_tokens WHERE tenant_id = ?'),
       insertToken: db.prepare(REGISTRY_SQL.upsert(() => '?')),
-      tenants: db.prepare('SELECT tenant_id, licensed FROM tenants ORDER BY tenant_id'),
       insertTenant: db.prepare('INSERT INTO tenants (tenant_id, licensed) VALUES (?, ?)'),
       deleteTenants: db.prepare('DELETE FROM tenants'),
       deleteTenant: db.prepare('DELETE FROM tenants WHERE tenant_id = ?'),
@@ -94,17 +154,6 @@ export class SqliteControlStore implements ControlStore {
       for (const b of buckets) this.q.bump.run(b.key, windowStartUs);
       return undefined;
     });
-
-    this.exportTx = db.transaction((): StateData => ({
-      clock: this.readClock(),
-      tenants: (this.q.tenants.all() as { tenant_id: string; licensed: number }[]).map((r) => ({ tenantId: r.tenant_id, licensed: r.licensed === 1 })),
-      entities: Object.fromEntries([...this.tables.values()].map((t) => [
-        t.def.typeName,
-        (db.prepare(`SELECT ${t.columnList} FROM ${t.name} ${t.exportOrder}`).all() as Row[]).map((r) => withoutCaches(t, t.record(r))),
-      ])),
-      devices: (this.q.devices.all() as DeviceRow[]).map(toDevice),
-      faults: this.readFaults(),
-    }));
 
     this.replaceTx = db.transaction((data: StateData, onlyIfEmpty: boolean): boolean => {
       if (onlyIfEmpty && (this.q.anyData.get() as { used: number }).used === 1) return false;
@@ -154,8 +203,7 @@ export class SqliteControlStore implements ControlStore {
   }
 
   private readClock(): ClockSettings {
-    const row = this.q.clock.get() as { frozen_us: number | null; offset_us: number } | undefined;
-    return row ? { frozenUs: row.frozen_us, offsetUs: row.offset_us } : { frozenUs: null, offsetUs: 0 };
+    return toClock(this.q.clock.get() as Parameters<typeof toClock>[0]);
   }
 
   async consume(buckets: readonly ThrottleBucket[], windowStartUs: number): Promise<string | undefined> {
@@ -185,9 +233,7 @@ export class SqliteControlStore implements ControlStore {
   }
 
   private readFaults(): FaultRuleRecord[] {
-    return (this.q.faults.all() as { id: string; seq: number; spec: string; hits: number }[]).map((r) => ({
-      id: r.id, position: r.seq, spec: r.spec, hits: r.hits,
-    }));
+    return (this.q.faults.all() as FaultRow[]).map(toFault);
   }
 
   async listFaultRules(): Promise<FaultRuleRecord[]> {
@@ -195,8 +241,7 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async insertFaultRule(id: string, spec: string): Promise<FaultRuleRecord> {
-    const r = this.q.insertFault.get(id, spec) as { id: string; seq: number; spec: string; hits: number };
-    return { id: r.id, position: r.seq, spec: r.spec, hits: r.hits };
+    return toFault(this.q.insertFault.get(id, spec) as FaultRow);
   }
 
   async deleteFaultRule(id: string): Promise<boolean> {
@@ -244,8 +289,21 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async exportState(): Promise<StateData> {
-    // A deferred transaction: one consistent read of every table.
-    return this.exportTx();
+    return collectState(await this.readState(), [...this.tables.keys()]);
+  }
+
+  async readState(): Promise<StateReader> {
+    // A connection of its own, since an export reads across many turns of the event loop: on the
+    // database file (WAL lets it read one snapshot while this one writes), or on a copy of an
+    // in-memory database (which no other connection can open).
+    const db = this.db.memory ? new Database(this.db.serialize()) : new Database(this.db.name, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma(`busy_timeout = ${READER_BUSY_TIMEOUT_MS}`);
+      return new SqliteStateReader(db, this.tables);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   async replaceState(data: StateData, opts: { onlyIfEmpty?: boolean } = {}): Promise<boolean> {

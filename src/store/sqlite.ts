@@ -8,7 +8,7 @@ import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
 import { DEVICE_COLUMNS, entityTables, REGISTRY_SQL, type EntityTable, type Row } from './sql.js';
 import { SqliteControlStore } from './sqlite-control.js';
-import type { Change, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
+import type { Change, ConditionalSet, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
 
 export const SQLITE_FILE = 'enrollgraph.db';
 
@@ -82,6 +82,7 @@ export class SqliteStore implements Store {
   private readonly tables = entityTables(ENTITIES, 'sqlite');
   private readonly statements = new Map<string, Database.Statement>();
   private readonly updateTx;
+  private readonly updateEachTx;
   private readonly deleteTx;
   private readonly enrollTx;
   private readonly groupTx;
@@ -106,6 +107,12 @@ export class SqliteStore implements Store {
       if (change.token === null) this.statement(t.sql.deleteToken).run(t.def.typeName, tenantId, id);
       else if (change.token !== undefined) this.statement(REGISTRY_SQL.upsert(t.ph.bind(t))).run(t.def.typeName, tenantId, id, change.token);
       return { ok: true, record: t.record(row) };
+    });
+    this.updateEachTx = db.transaction((t: EntityTable, updates: readonly ConditionalSet[]) => {
+      for (const u of updates) {
+        const { sql, params } = t.update(u.tenantId, u.id, u.set, u.onlyIf);
+        this.statement(sql).get(...params);
+      }
     });
     this.deleteTx = db.transaction((t: EntityTable, tenantId: string, id: string): boolean => {
       this.statement(t.sql.deleteToken).run(t.def.typeName, tenantId, id);
@@ -207,6 +214,10 @@ export class SqliteStore implements Store {
         throw err;
       }
     });
+  }
+
+  async updateEach(def: EntityDef, updates: readonly ConditionalSet[]): Promise<void> {
+    this.updateEachTx.immediate(this.table(def), updates);
   }
 
   async delete(def: EntityDef, tenantId: string, id: string): Promise<boolean> {

@@ -45,6 +45,14 @@ export interface Change {
   token?: string | null;
 }
 
+/** A compare-and-set of some properties of one record, without token changes (`Store.updateEach`). */
+export interface ConditionalSet {
+  tenantId: string;
+  id: string;
+  set: Record<string, unknown>;
+  onlyIf: Record<string, unknown>;
+}
+
 /** The outcome of `update`: the changed record, absent, or (with a token) a value another record holds. */
 export type UpdateResult = { ok: true; record: AnyRecord } | { ok: false; reason: 'not-found' | 'duplicate-token' };
 
@@ -72,6 +80,12 @@ export interface Store {
   insert(def: EntityDef, record: AnyRecord): Promise<AnyRecord>;
   /** Applies a change to one record in one transaction; `onlyIf` values must still hold (compare-and-set). */
   update(def: EntityDef, tenantId: string, id: string, change: Change, onlyIf?: Record<string, unknown>): Promise<UpdateResult>;
+  /**
+   * Independent compare-and-sets of one entity's records (e.g. caching rendered QR images): each
+   * applies only where its `onlyIf` still holds, whatever becomes of the others. Together where the
+   * store gains by it (SQLite: one transaction, so one commit, and pages they share written once).
+   */
+  updateEach(def: EntityDef, updates: readonly ConditionalSet[]): Promise<void>;
   /** Deletes a record and its token. */
   delete(def: EntityDef, tenantId: string, id: string): Promise<boolean>;
 
