@@ -36,7 +36,7 @@ describe('snapshots and first reads at scale', () => {
     const devices = [{ deviceId: 'd-1', tenantId: tenants[0]!, profileId: imported[0]!.id, serialNumber: 'S1', model: 'M', enrolledDateTime: '2030-01-02T00:00:00Z' }];
     const put = await server.admin('PUT', '/_admin/snapshot', { profiles: imported, devices, tenants: [{ tenantId: tenants[3]!, licensed: false }] });
     assert.equal(put.status, 200, put.text);
-    assert.deepEqual(put.json.imported, { tenants: 1, profiles: 20_000, devices: 1, faults: 0 });
+    assert.deepEqual(put.json.imported, { tenants: 1, profiles: 20_000, deviceOwnerProfiles: 0, managedStoreSettings: 0, devices: 1, faults: 0 });
 
     const res = await fetch(`${server.url}/_admin/snapshot`, { headers: { Authorization: `Bearer ${server.adminKey}` } });
     assert.equal(res.status, 200);
@@ -45,7 +45,7 @@ describe('snapshots and first reads at scale', () => {
     assert.equal(res.headers.get('content-length'), null);
     assert.equal(res.headers.get('transfer-encoding'), 'chunked');
     const snap = (await res.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    assert.deepEqual(Object.keys(snap), ['format', 'version', 'takenAt', 'clock', 'tenants', 'profiles', 'devices', 'faults']);
+    assert.deepEqual(Object.keys(snap), ['format', 'version', 'takenAt', 'clock', 'tenants', 'profiles', 'deviceOwnerProfiles', 'managedStoreSettings', 'devices', 'faults']);
     assert.equal(snap.profiles.length, 20_000);
     const byId = new Map(snap.profiles.map((p: { id: string }) => [p.id, p]));
     for (const p of imported) {
