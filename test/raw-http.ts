@@ -71,6 +71,11 @@ export class RawConnection {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  /** True once any byte of an answer arrived. */
+  get answered(): boolean {
+    return this.received.length > 0;
+  }
+
   get closed(): boolean {
     return this.closedFlag;
   }

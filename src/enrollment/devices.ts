@@ -129,7 +129,9 @@ export class DeviceEnrollment {
     if (tenant && !tenant.licensed) throw new Problem('unlicensed', 'Request not applicable to target tenant.');
     const record = await store.get(holder.def, holder.tenantId, holder.id);
     const expires = withRole(holder.def, 'tokenExpires')!.name;
-    if (record && (record[expires] as number) <= now) throw enrollErrors.expiredToken(record[expires] as number);
+    // Expired only while it is still the profile's token: one revoked or replaced meanwhile is invalid.
+    if (!record || record[withRole(holder.def, 'token')!.name] !== token) throw enrollErrors.invalidToken();
+    if ((record[expires] as number) <= now) throw enrollErrors.expiredToken(record[expires] as number);
     if ((await this.window.consume([{ key: `e:tok:${token}`, limit: limits.perToken }], now)) !== undefined) {
       throw new Problem('rateLimited', 'Too many enrollments with this token.', undefined, { retryAfterSeconds: this.window.retryAfterSeconds(now) });
     }
