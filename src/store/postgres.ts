@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
-import type { AnyRecord, EntityDef } from '../model/edm.js';
+import type { SqlValue } from '../model/codecs.js';
+import { withRole, type AnyRecord, type ColumnDef, type EntityDef } from '../model/edm.js';
 import { entityByType, ENTITIES } from '../model/registry.js';
 import { Problem } from '../problem.js';
 import type { ControlStore } from './control.js';
@@ -54,6 +55,9 @@ const TYPES = {
 };
 
 /** Advisory lock keys (two int4 keys: a namespace for this application, then the purpose). */
+/** Prepared update texts per store (each connection prepares those it runs). */
+const MAX_COMPOSED_STATEMENTS = 200;
+
 const LOCK_NAMESPACE = 0x45470001; // 'EG' 0001
 const LOCK_MIGRATE = 1;
 const LOCK_FIRST_KEY = 2;
@@ -170,6 +174,50 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Postgres
 }
 
 /** Text PostgreSQL cannot store: a value with a NUL can match nothing stored, and the protocol refuses it first. */
+/** PostgreSQL's names of the column types, for the arrays of a many-row write. */
+const PG_TYPES: Record<ColumnDef['sql'], string> = { text: 'text', int: 'integer', bigint: 'bigint', bool: 'boolean' };
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+interface TokenWrite extends Waiter<UpdateResult> {
+  def: EntityDef;
+  tenantId: string;
+  id: string;
+  change: Change;
+}
+
+interface Read extends Waiter<AnyRecord | undefined> {
+  def: EntityDef;
+  tenantId: string;
+  id: string;
+}
+
+/**
+ * What is added in one turn of the event loop, by key: on the next turn, `flush` gets each key's
+ * items. PostgreSQL's cost is per statement (and per commit), so calls of one turn share one.
+ */
+class PerTurn<T> {
+  private readonly open = new Map<string, T[]>();
+
+  constructor(private readonly flush: (items: T[]) => Promise<void>) {}
+
+  add(key: string, item: T): void {
+    let items = this.open.get(key);
+    if (!items) {
+      const batch: T[] = (items = []);
+      this.open.set(key, batch);
+      setImmediate(() => {
+        this.open.delete(key);
+        void this.flush(batch);
+      });
+    }
+    items.push(item);
+  }
+}
+
 function checkParams(values: readonly unknown[]): void {
   for (const v of values) {
     if (typeof v === 'string' && v.includes('\u0000')) throw new Problem('unstorable', 'A text value contains a NUL character (U+0000), which is not allowed.');
@@ -180,6 +228,10 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
   private readonly tables = entityTables(ENTITIES, 'postgres');
+  /** Texts of composed updates and their statement names (composedName). */
+  private readonly composed = new Map<string, string>();
+  private readonly tokenWrites = new PerTurn<TokenWrite>((writes) => this.writeTokens(writes));
+  private readonly reads = new PerTurn<Read>((reads) => this.readMany(reads));
 
   constructor(
     private readonly pool: pg.Pool,
@@ -278,6 +330,18 @@ export class PostgresStore implements Store {
     return this.withConnection(name ?? 'query', this.timeoutMs + 250, (c) => c.query<R>(text, values, name && `eg_${name}`));
   }
 
+  /**
+   * An update composed from the properties it sets, prepared like the fixed statements: a write's
+   * text is sent and planned once per connection rather than on every call (createToken's CTE is
+   * most of its cost otherwise). The names are bounded, since a PATCH may set any subset of an
+   * entity's properties; past the bound a text is sent unprepared.
+   */
+  private composedName(text: string): string | undefined {
+    let name = this.composed.get(text);
+    if (name === undefined && this.composed.size < MAX_COMPOSED_STATEMENTS) this.composed.set(text, (name = `composed_${this.composed.size}`));
+    return name;
+  }
+
   private named<R extends QueryResultRow>(name: Named, values: unknown[]): Promise<QueryResult<R>> {
     return this.run<R>(name, SQL[name], values);
   }
@@ -316,10 +380,26 @@ export class PostgresStore implements Store {
     return (await this.run<{ n: number }>(undefined, sql, params)).rows[0]!.n;
   }
 
-  async get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord | undefined> {
+  /** Reads of one turn share a statement (PerTurn), as concurrent reads they see one snapshot. */
+  get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord | undefined> {
+    return new Promise((resolve, reject) => this.reads.add(def.typeName, { def, tenantId, id, resolve, reject }));
+  }
+
+  private async readMany(reads: readonly Read[]): Promise<void> {
+    const def = reads[0]!.def;
     const t = this.table(def);
-    const row = (await this.run<Row>(`get_${def.typeName}`, t.sql.get, [tenantId, id])).rows[0];
-    return row && t.record(row);
+    try {
+      const rows = reads.length === 1
+        ? (await this.run<Row>(`get_${def.typeName}`, t.sql.get, [reads[0]!.tenantId, reads[0]!.id])).rows
+        : (await this.run<Row>(`getMany_${def.typeName}`, t.sql.getMany, [reads.map((r) => r.tenantId), reads.map((r) => r.id)])).rows;
+      const found = new Map(rows.map((row) => [`${row.tenant_id}/${row.id}`, row]));
+      for (const r of reads) {
+        const row = found.get(`${r.tenantId}/${r.id}`);
+        r.resolve(row && t.record(row));
+      }
+    } catch (err) {
+      for (const r of reads) r.reject(err);
+    }
   }
 
   async insert(def: EntityDef, record: AnyRecord): Promise<AnyRecord> {
@@ -332,6 +412,71 @@ export class PostgresStore implements Store {
    * row in a data-modifying CTE (made the record's token, or deleted), only when the record exists.
    */
   async update(def: EntityDef, tenantId: string, id: string, change: Change, onlyIf?: Record<string, unknown>): Promise<UpdateResult> {
+    if (change.token !== undefined && onlyIf === undefined) return this.tokenWrite(def, tenantId, id, change);
+    return this.updateNow(def, tenantId, id, change, onlyIf);
+  }
+
+  /**
+   * Token writes (createToken, revokeToken) made in one turn of the event loop go to PostgreSQL as
+   * one statement, one row per write: each write costs PostgreSQL a statement and a commit, which
+   * bound createToken at about the rate of a bare UPDATE (docs/performance.md). They hold as if run
+   * one after the other in the order they were made: of several writes to one record only the last
+   * is stored, and each earlier one answers with the record as it left it (the writes set the same
+   * properties, so that is the stored row with its own values). A token value another record holds
+   * fails the whole statement; then the writes run one at a time, so each learns its own outcome.
+   */
+  private tokenWrite(def: EntityDef, tenantId: string, id: string, change: Change): Promise<UpdateResult> {
+    const shape = `${def.typeName}|${Object.keys(change.set).join(',')}|${change.token === null ? 'revoke' : 'token'}`;
+    return new Promise((resolve, reject) => this.tokenWrites.add(shape, { def, tenantId, id, change, resolve, reject }));
+  }
+
+  private async writeTokens(writes: readonly TokenWrite[]): Promise<void> {
+    const def = writes[0]!.def;
+    const alone = async (w: TokenWrite) => {
+      try {
+        w.resolve(await this.updateNow(def, w.tenantId, w.id, w.change));
+      } catch (err) {
+        w.reject(err);
+      }
+    };
+    if (writes.length === 1) return alone(writes[0]!);
+    const t = this.table(def);
+    const last = new Map(writes.map((w) => [`${w.tenantId}/${w.id}`, w]));
+    const rows = [...last.values()];
+    const names = Object.keys(writes[0]!.change.set);
+    const columns = names.map((n) => t.column(n, null).column);
+    // One array per column: unnest turns them into the rows to write.
+    const arrays: SqlValue[][] = [rows.map((w) => w.tenantId), rows.map((w) => w.id), ...names.map((n) => rows.map((w) => t.column(n, w.change.set[n]).value))];
+    const token = withRole(def, 'token')!.column!.name;
+    const types = ['text', 'text', ...columns.map((c) => PG_TYPES[c.sql])];
+    const registry = writes[0]!.change.token === null
+      ? `DELETE FROM enrollment_tokens WHERE entity = $${arrays.length + 1} AND (tenant_id, profile_id) IN (SELECT tenant_id, id FROM p)`
+      : `INSERT INTO enrollment_tokens (entity, tenant_id, profile_id, token_value) SELECT $${arrays.length + 1}, tenant_id, id, ${token} FROM p
+         ON CONFLICT (entity, tenant_id, profile_id) DO UPDATE SET token_value = excluded.token_value`;
+    const text = `WITH v AS (SELECT * FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS v(tenant_id, id, ${columns.map((c) => c.name).join(', ')})),
+      p AS (UPDATE ${t.name} AS t SET ${columns.map((c) => `${c.name} = v.${c.name}`).join(', ')} FROM v WHERE t.tenant_id = v.tenant_id AND t.id = v.id
+            RETURNING ${t.columns.map((c) => `t.${c.name}`).join(', ')}),
+      r AS (${registry})
+      SELECT * FROM p`;
+    let stored: QueryResult<Row>;
+    try {
+      stored = await this.run<Row>(this.composedName(text), text, [...arrays, def.typeName]);
+    } catch (err) {
+      if (sqlState(err) !== '23505') {
+        for (const w of writes) w.reject(err);
+        return;
+      }
+      for (const w of writes) await alone(w);
+      return;
+    }
+    const records = new Map(stored.rows.map((r) => [`${r.tenant_id}/${r.id}`, t.record(r)]));
+    for (const w of writes) {
+      const record = records.get(`${w.tenantId}/${w.id}`);
+      w.resolve(record ? { ok: true, record: { ...record, ...w.change.set } } : { ok: false, reason: 'not-found' });
+    }
+  }
+
+  private async updateNow(def: EntityDef, tenantId: string, id: string, change: Change, onlyIf?: Record<string, unknown>): Promise<UpdateResult> {
     const t = this.table(def);
     const { sql, params } = t.update(tenantId, id, change.set, onlyIf);
     let text = sql;
@@ -346,7 +491,7 @@ export class PostgresStore implements Store {
       text = `WITH p AS (${sql}), r AS (${registry}) SELECT * FROM p`;
     }
     try {
-      const row = (await this.run<Row>(undefined, text, params)).rows[0];
+      const row = (await this.run<Row>(this.composedName(text), text, params)).rows[0];
       return row ? { ok: true, record: t.record(row) } : { ok: false, reason: 'not-found' };
     } catch (err) {
       if (change.token && sqlState(err) === '23505') return { ok: false, reason: 'duplicate-token' };

@@ -18,7 +18,7 @@ export class EntityTable {
   readonly columnList: string;
   private readonly byName: ReadonlyMap<string, PropertyDef>;
   private readonly updates = new Map<string, string>();
-  readonly sql: { get: string; insert: string; delete: string; deleteToken: string };
+  readonly sql: { get: string; getMany: string; insert: string; delete: string; deleteToken: string };
   /** Counted up at enrollment (enrollCount, tokenUsage). */
   private readonly counters: readonly PropertyDef[];
 
@@ -33,6 +33,8 @@ export class EntityTable {
     const t = this.name;
     this.sql = {
       get: `SELECT ${this.columnList} FROM ${t} WHERE tenant_id = ${this.ph(1)} AND id = ${this.ph(2)}`,
+      /** PostgreSQL only: the records whose keys are in two arrays (tenants, ids). */
+      getMany: `SELECT ${this.columnList} FROM ${t} WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       insert: `INSERT INTO ${t} (${this.columnList}) VALUES (${this.columns.map((_, i) => this.ph(i + 1)).join(', ')}) RETURNING ${this.columnList}`,
       delete: `DELETE FROM ${t} WHERE tenant_id = ${this.ph(1)} AND id = ${this.ph(2)}`,
       deleteToken: `DELETE FROM enrollment_tokens WHERE entity = ${this.ph(1)} AND tenant_id = ${this.ph(2)} AND profile_id = ${this.ph(3)}`,
@@ -67,6 +69,12 @@ export class EntityTable {
 
   private value(p: PropertyDef, v: unknown): SqlValue {
     return v === null || v === undefined ? null : codecOf(p).toSql(v, this.dialect);
+  }
+
+  /** The column a stored property is in, and its value in that column. */
+  column(name: string, value: unknown): { column: ColumnDef; value: SqlValue } {
+    const p = this.prop(name);
+    return { column: p.column!, value: this.value(p, value) };
   }
 
   private prop(name: string): PropertyDef {

@@ -194,4 +194,36 @@ describe('enrollment profiles: the seven operations', () => {
     const validity = (Date.parse(got.tokenExpirationDateTime) - Date.parse(got.lastModifiedDateTime)) / 1000;
     assert.ok(Number.isInteger(validity) && validity >= 1000 && validity < 1050, `validity ${validity}`);
   });
+
+  it('concurrent token calls on many profiles each hold as if run alone', async () => {
+    const kept = await Promise.all(Array.from({ length: 12 }, () => createProfile(server.url, token)));
+    const revoked = await Promise.all(Array.from({ length: 6 }, () => createProfile(server.url, token)));
+    const gone = await createProfile(server.url, token);
+    assert.equal((await call(server.url, 'DELETE', `${PROFILES}/${gone.id}`, { token })).status, 204);
+    for (const p of revoked) await call(server.url, 'POST', `${PROFILES}/${p.id}/createToken`, { token, body: { tokenValidityInSeconds: 600 } });
+    const create = (id: string) => call(server.url, 'POST', `${PROFILES}/${id}/createToken`, { token, body: { tokenValidityInSeconds: 600 } });
+    const results = await Promise.all([
+      ...kept.flatMap((p) => [create(p.id), create(p.id)]),
+      ...revoked.map((p) => call(server.url, 'POST', `${PROFILES}/${p.id}/revokeToken`, { token })),
+      create(gone.id),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), [...Array(kept.length * 2 + revoked.length).fill(204), 404]);
+    const values = new Set<string>();
+    for (const p of kept) {
+      const got = (await call(server.url, 'GET', `${PROFILES}/${p.id}`, { token })).json;
+      assert.equal(typeof got.tokenValue, 'string');
+      values.add(got.tokenValue);
+      // The token a read shows is the one enrollment accepts, for this profile.
+      const enrolled = await call(server.url, 'POST', '/enrollment/android/enroll', { body: { enrollmentToken: got.tokenValue } });
+      assert.equal(enrolled.status, 200, enrolled.text);
+      assert.equal(enrolled.json.profileId, p.id);
+    }
+    assert.equal(values.size, kept.length);
+    for (const p of revoked) {
+      const got = (await call(server.url, 'GET', `${PROFILES}/${p.id}`, { token })).json;
+      assert.equal(got.tokenValue, null);
+      assert.equal((await server.stored(tenant, p.id))!.tokenValue, null);
+    }
+    assert.equal(await server.stored(tenant, gone.id), undefined);
+  });
 });
