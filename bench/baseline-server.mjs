@@ -1,15 +1,23 @@
-// The benchmark's baseline: a bare node:http server that answers every request with 204 and no body.
+// The benchmark's baseline: a bare node:http server that answers every request with 204 and no body,
+// or, given a file, with 200 and that file's bytes as JSON (what the bare server does with a GET's answer).
 // Started as a child process by bench/lib.ts (startBaseline); prints its URL on stderr once it listens.
 //
-//   node bench/baseline-server.mjs [port]
+//   node bench/baseline-server.mjs [port] [body.json]
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const port = Number.parseInt(process.argv[2] ?? '0', 10) || 0;
+const body = process.argv[3] ? readFileSync(process.argv[3]) : undefined;
 
 const server = createServer((req, res) => {
   req.resume(); // drain any request body, as a real handler would have to
-  res.statusCode = 204;
-  res.end();
+  if (body === undefined) {
+    res.statusCode = 204;
+    res.end();
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
 });
 
 server.listen(port, '127.0.0.1', () => {

@@ -232,11 +232,14 @@ function procCpuMs(pid: number): number | undefined {
   }
 }
 
-/** The baseline: a bare node:http server answering 204 to everything (bench/baseline-server.mjs). */
-export function startBaseline(opts: { nodeArgs?: string[] } = {}): Promise<ChildServer> {
+/**
+ * The baseline: a bare node:http server answering 204 to everything (bench/baseline-server.mjs), or
+ * 200 with the JSON in `bodyFile`.
+ */
+export function startBaseline(opts: { nodeArgs?: string[]; bodyFile?: string } = {}): Promise<ChildServer> {
   return spawnServer({
     name: 'baseline',
-    args: [BASELINE_SERVER],
+    args: [BASELINE_SERVER, ...(opts.bodyFile ? ['0', opts.bodyFile] : [])],
     ready: /listening on (http:\/\/\S+)/,
     ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
   });
@@ -471,6 +474,8 @@ export interface Row {
   target?: number;
   /** Most p99 latency allowed, in ms. */
   p99LimitMs?: number;
+  /** A row shown for comparison only: neither the baseline nor a scenario with a target. */
+  reference?: boolean;
 }
 
 export interface RowSummary {
@@ -518,7 +523,7 @@ export function printTable(rows: Row[]): string {
       s.rps.toLocaleString('en-US'),
       Number.isFinite(s.p50Ms) ? s.p50Ms.toFixed(2) : '-',
       Number.isFinite(s.p99Ms) ? s.p99Ms.toFixed(2) : '-',
-      s.ratio === null ? (row.p99LimitMs === undefined ? 'baseline' : '') : `${s.ratio.toFixed(2)}× baseline`,
+      s.ratio === null ? (row.p99LimitMs === undefined && !row.reference ? 'baseline' : '') : `${s.ratio.toFixed(2)}× baseline`,
       [s.target === null ? '' : `≥ ${s.target.toFixed(2)}×`, s.p99LimitMs === null ? '' : `p99 ≤ ${s.p99LimitMs} ms`].filter(Boolean).join(', '),
       failed ? 'ERROR' : s.pass === null ? '' : s.pass ? 'PASS' : 'FAIL',
       String(m.non2xx + (m.unexpected > m.non2xx ? m.unexpected - m.non2xx : 0)),

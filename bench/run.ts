@@ -22,6 +22,7 @@
  *   BENCH_CONNECTIONS     concurrent connections (default 10)
  *   BENCH_HIGH_CONNECTIONS  the SQLite scenarios again with this many connections, for their p99
  *                         latency (default 32; target p99 ≤ 10 ms)
+ *                         (and, for reference, a bare node:http server answering with the GET's body)
  *   BENCH_PIPELINING      requests in flight per connection (default 1)
  *   BENCH_SCENARIOS       comma-separated subset of the Enrollgraph scenarios (default: all)
  *   BENCH_SERVER_ARGS     arguments for `enrollgraph serve` (default "--log-level warn"; e.g. add
@@ -244,6 +245,7 @@ async function main(): Promise<number> {
       if (probe.status !== shape.expectStatus) {
         throw new Error(`${name}: expected ${shape.expectStatus}, got ${probe.status} ${probe.text.slice(0, 500)}`);
       }
+      if (shape.method === 'GET') getBody = probe.text;
       const m = await measure({
         name,
         url: ctx.url + shape.path,
@@ -261,6 +263,7 @@ async function main(): Promise<number> {
       return !m.serverCrash;
     };
     let alive = true;
+    let getBody: string | undefined;
     for (const [i, scenario] of scenarios.entries()) {
       // The first scenario follows the baseline above; each later one gets a baseline of its own.
       const reference = i === 0 ? b.rps : await baselineNow();
@@ -272,6 +275,20 @@ async function main(): Promise<number> {
       if (!(await run(scenario, `${scenario.name} @${highConnections}`, { ...load, connections: highConnections }, { p99LimitMs: P99_LIMIT_MS }))) break;
     }
     await server.stop();
+    // For reference: the bare node:http server answering every request with the GET's own bytes, at
+    // the same concurrency (the body's cost to the kernel and to the load generator, with no work behind it).
+    if (alive && getBody !== undefined && highConnections !== load.connections) {
+      const file = join(server.dataDir, 'get-body.json');
+      writeFileSync(file, getBody);
+      const bare = await startBaseline({ bodyFile: file });
+      try {
+        const m = await measure({ name: `node:http, GET's body @${highConnections}`, url: `${bare.url}/`, expectStatus: 200, server: bare, ...load, connections: highConnections });
+        rows.push({ measurement: m, reference: true });
+        failures.push(...describeFailure(m));
+      } finally {
+        await bare.stop();
+      }
+    }
     const crash = server.crashed();
     if (crash && !rows.some((r) => r.measurement.serverCrash)) failures.push(`enrollgraph ${crash}`);
 
