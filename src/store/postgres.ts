@@ -6,6 +6,7 @@ import { entityByType, ENTITIES } from '../model/registry.js';
 import { Problem } from '../problem.js';
 import type { ControlStore } from './control.js';
 import { StoreUnavailableError } from './errors.js';
+import { PerTurn, type Waiter } from './per-turn.js';
 import { TenantCache } from './postgres-tenants.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
@@ -177,11 +178,6 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Postgres
 /** PostgreSQL's names of the column types, for the arrays of a many-row write. */
 const PG_TYPES: Record<ColumnDef['sql'], string> = { text: 'text', int: 'integer', bigint: 'bigint', bool: 'boolean' };
 
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
 interface TokenWrite extends Waiter<UpdateResult> {
   def: EntityDef;
   tenantId: string;
@@ -195,28 +191,6 @@ interface Read extends Waiter<AnyRecord | undefined> {
   id: string;
 }
 
-/**
- * What is added in one turn of the event loop, by key: on the next turn, `flush` gets each key's
- * items. PostgreSQL's cost is per statement (and per commit), so calls of one turn share one.
- */
-class PerTurn<T> {
-  private readonly open = new Map<string, T[]>();
-
-  constructor(private readonly flush: (items: T[]) => Promise<void>) {}
-
-  add(key: string, item: T): void {
-    let items = this.open.get(key);
-    if (!items) {
-      const batch: T[] = (items = []);
-      this.open.set(key, batch);
-      setImmediate(() => {
-        this.open.delete(key);
-        void this.flush(batch);
-      });
-    }
-    items.push(item);
-  }
-}
 
 function checkParams(values: readonly unknown[]): void {
   for (const v of values) {
@@ -382,7 +356,7 @@ export class PostgresStore implements Store {
 
   /** Reads of one turn share a statement (PerTurn), as concurrent reads they see one snapshot. */
   get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord | undefined> {
-    return new Promise((resolve, reject) => this.reads.add(def.typeName, { def, tenantId, id, resolve, reject }));
+    return new Promise((resolve, reject) => this.reads.add({ def, tenantId, id, resolve, reject }, def.typeName));
   }
 
   private async readMany(reads: readonly Read[]): Promise<void> {
@@ -427,7 +401,7 @@ export class PostgresStore implements Store {
    */
   private tokenWrite(def: EntityDef, tenantId: string, id: string, change: Change): Promise<UpdateResult> {
     const shape = `${def.typeName}|${Object.keys(change.set).join(',')}|${change.token === null ? 'revoke' : 'token'}`;
-    return new Promise((resolve, reject) => this.tokenWrites.add(shape, { def, tenantId, id, change, resolve, reject }));
+    return new Promise((resolve, reject) => this.tokenWrites.add({ def, tenantId, id, change, resolve, reject }, shape));
   }
 
   private async writeTokens(writes: readonly TokenWrite[]): Promise<void> {

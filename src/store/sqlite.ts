@@ -6,6 +6,7 @@ import { entityByType, ENTITIES } from '../model/registry.js';
 import type { ControlStore } from './control.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { compileCount, compileSelect, type Condition, type RowQuery } from './query.js';
+import { PerTurn, type Waiter } from './per-turn.js';
 import { DEVICE_COLUMNS, entityTables, REGISTRY_SQL, type EntityTable, type Row } from './sql.js';
 import { SqliteControlStore } from './sqlite-control.js';
 import type { Change, ConditionalSet, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
@@ -60,10 +61,8 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string }).code?.sta
   /UNIQUE|PRIMARY KEY/.test((err as Error).message);
 
 /** A write waiting for the next group commit. */
-interface PendingWrite {
+interface PendingWrite extends Waiter<unknown> {
   run: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -86,7 +85,7 @@ export class SqliteStore implements Store {
   private readonly deleteTx;
   private readonly enrollTx;
   private readonly groupTx;
-  private pending: PendingWrite[] | undefined;
+  private readonly writes = new PerTurn<PendingWrite>((batch) => this.commit(batch));
 
   constructor(private readonly db: Database.Database) {
     this.groupTx = db.transaction((batch: readonly PendingWrite[], outcomes: { ok: boolean; value: unknown }[]) => {
@@ -132,18 +131,10 @@ export class SqliteStore implements Store {
 
   /** Runs `run` (a transaction function: a savepoint inside the group's transaction) in the next group commit. */
   private write<T>(run: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.pending === undefined) {
-        this.pending = [];
-        setImmediate(() => this.commit());
-      }
-      this.pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
-    });
+    return new Promise<T>((resolve, reject) => this.writes.add({ run, resolve: resolve as (value: unknown) => void, reject }));
   }
 
-  private commit(): void {
-    const batch = this.pending!;
-    this.pending = undefined;
+  private commit(batch: readonly PendingWrite[]): void {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       this.groupTx.immediate(batch, outcomes);
