@@ -47,6 +47,15 @@ export function currentSession(): Session | undefined {
   return undefined;
 }
 
+/**
+ * Swaps the session's access token (one minted on the server clock with the admin key, after the
+ * clock moved past the first one); the sign-in itself stands.
+ */
+export function replaceToken(session: Session, accessToken: string): void {
+  session.accessToken = accessToken;
+  sessionStorage.setItem(SESSION, JSON.stringify(session));
+}
+
 export function signOut(): void {
   sessionStorage.removeItem(SESSION);
 }
