@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newTenant, startServer, type TestServer } from '../helpers.js';
-import { eventually, graphGet, isFocused, launch, newPage, shot, signIn } from './console-helpers.js';
+import { eventually, graphGet, isFocused, launch, newPage, signIn } from './console-helpers.js';
 
 const BINDING = '/beta/deviceManagement/androidManagedStoreAccountEnterpriseSettings';
 
@@ -47,7 +47,6 @@ describe('the Managed Google Play binding in the console', { timeout: 120_000 },
     const synced = await graphGet(server, tenant, BINDING);
     assert.equal(synced.lastAppSyncDateTime, frozen);
     assert.equal(synced.lastAppSyncStatus, 'success');
-    await shot(page, 'console-managed-play-light');
     assert.equal((await server.admin('DELETE', '/_admin/clock')).status, 200);
   });
 

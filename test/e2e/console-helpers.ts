@@ -10,6 +10,9 @@ import { chromium, type Browser, type BrowserContext, type BrowserContextOptions
 import { decodeQrPng } from '../qr-decode.js';
 import { call, ROOT, type TestServer } from '../helpers.js';
 
+// The page's globals, for the functions that run there (evaluate): the tests' tsconfig has no DOM library.
+declare const document: any, window: any, getComputedStyle: any, devicePixelRatio: number; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
   '--headless',
