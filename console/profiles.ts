@@ -372,6 +372,8 @@ export class ProfilesView {
     } else {
       const ended = parseInstant(p.tokenExpirationDateTime);
       token.append(h('p', { class: 'notoken' }, ended > 0 ? `No valid token (the last one ended ${utc(ended)}).` : 'No token yet.'));
+      // The server clock moved back before the expiry: the token is valid again.
+      if (p.tokenValue) this.untick = this.ctx.clock.onTick(() => this.hasToken(p) && this.renderDetail());
     }
     token.append(this.tokenForm(p));
     return token;

@@ -100,7 +100,7 @@ describe('test controls in the console', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Back to real time' }).click();
     await page.locator('#clock-state', { hasText: 'running' }).waitFor();
     const real = (await server.admin('GET', '/_admin/clock')).json;
-    assert.equal(real.offsetSeconds, 0);
+    assert.ok(Math.abs(real.offsetSeconds) < 1, `machine time again (${real.offsetSeconds} s)`);
     assert.equal(real.frozen, false);
     await header().getByText(new RegExp(`^Server clock ${real.now.slice(0, 4)}-`)).waitFor();
     await page.getByRole('link', { name: 'Android for Work' }).click();
