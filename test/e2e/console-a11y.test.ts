@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { call, createProfile, DEVICE_OWNER_PROFILES as DO, newTenant, PROFILES, startServer, type TestServer } from '../helpers.js';
-import { graphGet, launch, newPage, noHorizontalScroll, qrFromScreen, shot, signIn } from './console-helpers.js';
+import { graphGet, greyPixels, launch, newPage, noHorizontalScroll, qrFromScreen, shot, signIn } from './console-helpers.js';
 
 // The page's globals, for the functions that run there (evaluate): the tests' tsconfig has no DOM library.
 declare const document: any, window: any, getComputedStyle: any, devicePixelRatio: number; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -123,6 +123,7 @@ describe('dark mode, 200 % zoom and the keyboard', { timeout: 180_000 }, () => {
           assert.equal(g.dpr, 2);
           assert.ok(Number.isInteger(g.scale) && g.scale >= 2, `whole device pixels per module (${g.scale})`);
           assert.ok(Math.abs(g.css * 2 - g.width) < 0.01, 'drawn 1:1 in device pixels');
+          assert.equal((await greyPixels(qr)).grey, 0, 'on screen, every pixel of the code is black or white');
           await shot(page, '4-zoom-200');
         }
       }

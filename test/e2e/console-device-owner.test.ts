@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { decodeQrPng } from '../qr-decode.js';
 import { call, DEVICE_OWNER_PROFILES as DO, newTenant, startServer, type TestServer } from '../helpers.js';
-import { eventually, graphGet, inViewport, isFocused, launch, newPage, qrFromScreen, signIn } from './console-helpers.js';
+import { eventually, graphGet, greyPixels, inViewport, isFocused, launch, newPage, qrFromScreen, signIn } from './console-helpers.js';
 
 // The page's globals, for the functions that run there (evaluate): the tests' tsconfig has no DOM library.
 declare const document: any, window: any, getComputedStyle: any, devicePixelRatio: number; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -84,6 +84,7 @@ describe('device-owner profiles in the console', { timeout: 180_000 }, () => {
       assert.ok(Number.isInteger(geometry.scale) && geometry.scale >= 2, `integer scale ${geometry.scale}`);
       assert.equal(geometry.width, geometry.scale * geometry.modules);
       assert.ok(Math.abs(geometry.css * geometry.dpr - geometry.width) < 0.01, `no resampling: ${geometry.css} CSS px × ${geometry.dpr} = ${geometry.width}`);
+      assert.deepEqual((await greyPixels(qr)).grey, 0, 'on screen, every pixel of the code is black or white');
 
       // The PNG download is Graph's image, and it decodes to the same content.
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download PNG' }).click()]);

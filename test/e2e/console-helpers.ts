@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import { decodeQrPng } from '../qr-decode.js';
 import { call, ROOT, type TestServer } from '../helpers.js';
@@ -106,4 +107,18 @@ export async function shot(page: Page, name: string): Promise<void> {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+}
+
+/**
+ * Pixels of a screenshot of the QR code that are neither black nor white: a code drawn at whole
+ * device pixels per module, not resampled, has none (a fractional scale blurs every module edge grey).
+ */
+export async function greyPixels(qr: Locator): Promise<{ grey: number; total: number }> {
+  const img = PNG.sync.read(await qr.screenshot({ animations: 'disabled' }));
+  let grey = 0;
+  for (let i = 0; i < img.data.length; i += 4) {
+    const v = img.data[i]!;
+    if (v !== 0 && v !== 255) grey++;
+  }
+  return { grey, total: img.width * img.height };
 }
