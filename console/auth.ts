@@ -47,6 +47,19 @@ export function currentSession(): Session | undefined {
   return undefined;
 }
 
+/**
+ * Swaps the session's access token (one minted on the server clock with the admin key, after the
+ * clock moved past the first one); the sign-in itself stands.
+ */
+export function replaceToken(session: Session, accessToken: string): void {
+  const c = claims(accessToken);
+  // Its lifetime (exp - iat, on the server clock) counted from now on the browser's, as at sign-in.
+  const lifetime = Number(c.exp) - Number(c.iat);
+  session.accessToken = accessToken;
+  if (Number.isFinite(lifetime) && lifetime > 0) session.expiresAt = Date.now() + lifetime * 1000;
+  sessionStorage.setItem(SESSION, JSON.stringify(session));
+}
+
 export function signOut(): void {
   sessionStorage.removeItem(SESSION);
 }

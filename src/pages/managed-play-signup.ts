@@ -25,7 +25,10 @@ export const managedPlaySignupPage: FastifyPluginAsync<{ managedPlay: ManagedPla
   app.get<{ Params: { id: string } }>(`${SIGNUP_PATH}/:id`, async (req, reply) => {
     const link = await managedPlay.signupPage(req.params.id);
     if (!link) return reply.code(404).headers(HEADERS).send(GONE);
-    return reply.headers(HEADERS).send(page(`<h1>Bind Managed Google Play</h1>
+    // The submission is answered with a redirect to https://{hostName}: form-action must allow it, or
+    // browsers (Chromium) block the submission itself. hostName is a validated host[:port].
+    const csp = HEADERS['content-security-policy'].replace("form-action 'self'", `form-action 'self' https://${link.hostName}`);
+    return reply.headers({ ...HEADERS, 'content-security-policy': csp }).send(page(`<h1>Bind Managed Google Play</h1>
 <p>This page stands in for Google's signup. Submitting it creates a Managed Google Play enterprise for the tenant and returns to
 <strong>${esc(link.hostName)}</strong> with an enterprise token, which <code>completeSignup</code> takes.</p>
 <form method="post"><button type="submit">Sign up and return to ${esc(link.hostName)}</button></form>`));
