@@ -34,6 +34,13 @@ describe('clock control', () => {
     assert.equal(got.json.tokenExpirationDateTime, '2030-01-01T00:01:36.5000000Z');
     // Still frozen: a later read shows the same instant.
     assert.equal((await server.admin('GET', '/_admin/clock')).json.now, '2030-01-01T00:01:30.5000000Z');
+    // Anyone may read it (the console counts down by it); only the key may change it.
+    const open = await call(server.url, 'GET', '/clock');
+    assert.equal(open.status, 200);
+    assert.deepEqual({ now: open.json.now, frozen: open.json.frozen }, { now: '2030-01-01T00:01:30.5000000Z', frozen: true });
+    assert.equal((await call(server.url, 'PUT', '/clock', { body: { now: '2040-01-01T00:00:00Z' } })).status, 404);
+    assert.equal((await call(server.url, 'PUT', '/_admin/clock', { body: { now: '2040-01-01T00:00:00Z' } })).status, 401);
+    assert.equal((await call(server.url, 'GET', '/clock')).json.now, '2030-01-01T00:01:30.5000000Z');
   });
 
   it('checks access-token lifetimes against the server clock', async () => {
