@@ -300,10 +300,10 @@ async function serve(s: Settings): Promise<number> {
   const config: Config = usage(() => serveConfig(s));
   const workers = usage(() => intSetting(s, 'workers', 1, 256)) ?? 1;
   if (workers > 1 && config.storage.kind === 'memory') throw new UsageError(`${s.source('workers')} needs a store the workers share: --data or --database, not --memory`);
-  const [{ startServer, installShutdown, openStore, describeStorage }, { isWorkerProcess, runPrimary, runWorker }, { describeAuthority }] = await Promise.all([
+  // server.js loads nothing but node's own modules: startServer begins making the signing key before the app loads.
+  const [{ startServer, installShutdown, openStore, describeStorage }, { isWorkerProcess, runPrimary, runWorker }] = await Promise.all([
     import('./server.js'),
     import('./cluster.js'),
-    import('./authority/plugin.js'),
   ]);
 
   const log = config.logLevel === 'silent' ? () => undefined : (msg: string) => console.error(`enrollgraph: ${msg}`);
@@ -361,6 +361,14 @@ async function serve(s: Settings): Promise<number> {
     installShutdown(server, config.shutdownTimeoutMs, log);
   }
   return new Promise<number>(() => undefined); // runs until a signal
+}
+
+/** How the authority runs, for the start banner. */
+function describeAuthority(identitiesFile: string | undefined): string {
+  return identitiesFile === undefined
+    ? 'OPEN (no --identities file): any client id and secret, any user and password, in any tenant, get tokens; ' +
+        '`.default` grants DeviceManagementConfiguration.ReadWrite.All. Use --identities FILE outside a test bench.'
+    : `strict: only the tenants, apps and users of ${identitiesFile}`;
 }
 
 /** The start-up line about the admin key: the key itself only when this start generated it. */

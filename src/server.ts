@@ -3,21 +3,22 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { App } from './app.js';
 import type { Config, StorageConfig } from './config.js';
-import { openSqliteStore, SQLITE_FILE } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import type { TlsMaterial } from './tls.js';
 
-// The app (Fastify and all), pg (PostgreSQL) and node-forge (TLS) are imported when a start needs
-// them: the CLI's other commands do not load the server, and a server on SQLite without TLS loads
-// neither pg nor node-forge.
+// The app (Fastify and all), the stores (better-sqlite3, pg) and node-forge (TLS) are imported when
+// a start needs them: startServer begins making a new store's signing key before any of them loads,
+// the CLI's other commands do not load the server, and a server on SQLite without TLS loads neither
+// pg nor node-forge.
 
 /** Opens the configured store, migrated and ready. */
 export async function openStore(storage: StorageConfig): Promise<Store> {
   switch (storage.kind) {
     case 'sqlite':
-      return openSqliteStore(resolve(storage.dataDir));
-    case 'memory':
-      return openSqliteStore(null);
+    case 'memory': {
+      const { openSqliteStore } = await import('./store/sqlite.js');
+      return openSqliteStore(storage.kind === 'memory' ? null : resolve(storage.dataDir));
+    }
     case 'postgres': {
       const { openPostgresStore } = await import('./store/postgres.js');
       return openPostgresStore({
@@ -37,7 +38,7 @@ export async function openStore(storage: StorageConfig): Promise<Store> {
 export async function storeExists(storage: StorageConfig): Promise<boolean> {
   switch (storage.kind) {
     case 'sqlite':
-      return existsSync(join(resolve(storage.dataDir), SQLITE_FILE));
+      return existsSync(await sqliteFile(storage.dataDir));
     case 'memory':
       return false;
     case 'postgres': {
@@ -66,9 +67,14 @@ export function describeStorage(storage: StorageConfig): string {
   }
 }
 
+/** The SQLite database file of a data directory. */
+async function sqliteFile(dataDir: string): Promise<string> {
+  return join(resolve(dataDir), (await import('./store/sqlite.js')).SQLITE_FILE);
+}
+
 /** A store that has no signing key yet, for certain: in memory, or a data directory without its database. */
-function isNewStore(storage: StorageConfig): boolean {
-  return storage.kind === 'memory' || (storage.kind === 'sqlite' && !existsSync(join(resolve(storage.dataDir), SQLITE_FILE)));
+async function isNewStore(storage: StorageConfig): Promise<boolean> {
+  return storage.kind === 'memory' || (storage.kind === 'sqlite' && !existsSync(await sqliteFile(storage.dataDir)));
 }
 
 /** An RSA-2048 key pair, made on the thread pool. */
@@ -88,7 +94,7 @@ export interface RunningServer {
 /** Opens the store, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
   // A new store needs a signing key: make its RSA pair (0.1 s or more) while the app's modules load.
-  const keyPair = isNewStore(config.storage) ? newRsaKeyPair() : undefined;
+  const keyPair = (await isNewStore(config.storage)) ? newRsaKeyPair() : undefined;
   keyPair?.catch(() => undefined); // awaited below, unless the start fails first
   // One import after the other (keys.js is app.js's already): jest's ESM loader fails on concurrent imports of one graph.
   const { buildApp } = await import('./app.js');

@@ -5,7 +5,7 @@
  * the store's keys, so every server on the store accepts them.
  */
 import { randomBytes } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from '../identity/jose.js';
 import { GRAPH_APP_ID, GRAPH_RESOURCE, isGuid, v1Issuer } from '../identity/claims.js';
 import type { KeyRing } from '../identity/keys.js';
 import { mintAccessToken, type MintOptions } from '../identity/mint.js';

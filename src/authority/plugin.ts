@@ -154,11 +154,3 @@ function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
 function sendOAuthError(reply: FastifyReply, req: FastifyRequest, err: OAuthError): FastifyReply {
   return sendJson(reply.code(err.status), oauthErrorBody(err, req.id, correlationId(req), new Date()));
 }
-
-/** How the authority runs, for the start banner. */
-export function describeAuthority(identitiesFile: string | undefined): string {
-  return identitiesFile === undefined
-    ? 'OPEN (no --identities file): any client id and secret, any user and password, in any tenant, get tokens; ' +
-        '`.default` grants DeviceManagementConfiguration.ReadWrite.All. Use --identities FILE outside a test bench.'
-    : `strict: only the tenants, apps and users of ${identitiesFile}`;
-}

@@ -56,7 +56,10 @@ export type TokenMinter = (opts: Omit<MintOptions, 'nowSeconds'>) => Promise<str
 
 /** Registers the control routes on the root instance (before `ready()`). */
 export function registerControl(fastify: FastifyInstance, plane: ControlPlane, jsonBodies: (limit: number) => BodyParser, mint: TokenMinter): void {
-  fastify.get('/metrics', async (_req, reply) => reply.type(plane.metrics.contentType).send(await plane.metrics.text()));
+  fastify.get('/metrics', async (_req, reply) => {
+    const { contentType, text } = await plane.metrics.scrape();
+    return reply.type(contentType).send(text);
+  });
   // The server's "now", read-only and without the admin key: the console counts token lifetimes down by it.
   fastify.get('/clock', async (_req, reply) => sendJson(reply, 200, plane.clock.describe()));
 

@@ -1,77 +1,67 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { PrometheusMetrics } from './prometheus.js';
 
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Observations that may wait for prom-client before it is loaded anyway (a server nobody scrapes keeps no more). */
+const MAX_PENDING = 10_000;
 
-type CounterChild = ReturnType<Counter<string>['labels']>;
-type HistogramChild = ReturnType<Histogram<string>['labels']>;
+type CounterName = 'throttled' | 'tokensCreated' | 'tokensRevoked' | 'devicesEnrolled' | 'enrollmentsRefused' | 'faults';
 
-/** One operation's label children: its latency histogram and its counter child per status. */
-interface OperationChildren {
-  latency: HistogramChild;
-  byStatus: Map<number, CounterChild>;
+/** A counter as the server uses it: `inc()`, or `inc({ label: value })` for a counter with a label. */
+export interface CounterHandle {
+  inc(labels?: Record<string, string>): void;
 }
 
 /**
  * Prometheus metrics of one process (`GET /metrics`). Each process counts what it served; with
  * several processes, sum them in Prometheus.
+ *
+ * prom-client (prometheus.ts) is loaded by the first read of /metrics, or once MAX_PENDING
+ * observations wait for it, not at start: it is a good part of the start's module loading. What is
+ * counted before then waits in `pending` and is replayed into prom-client's own metrics, so no count
+ * is lost; only its GC and event-loop lag histograms begin with the load.
  */
 export class Metrics {
-  readonly registry = new Registry();
-  readonly requests: Counter<'operation' | 'status'>;
-  readonly requestDuration: Histogram<'operation'>;
-  readonly throttled: Counter<'scope'>;
-  readonly tokensCreated: Counter;
-  readonly tokensRevoked: Counter;
-  readonly devicesEnrolled: Counter;
-  readonly enrollmentsRefused: Counter<'reason'>;
-  readonly faults: Counter<'kind'>;
-  /** Label children by operation, then status: a request looks its children up instead of building label objects. */
-  private readonly children = new Map<string, OperationChildren>();
+  readonly throttled = this.counter('throttled');
+  readonly tokensCreated = this.counter('tokensCreated');
+  readonly tokensRevoked = this.counter('tokensRevoked');
+  readonly devicesEnrolled = this.counter('devicesEnrolled');
+  readonly enrollmentsRefused = this.counter('enrollmentsRefused');
+  readonly faults = this.counter('faults');
+  private prometheus: PrometheusMetrics | undefined;
+  private loading: Promise<PrometheusMetrics> | undefined;
+  private pending: ((m: PrometheusMetrics) => void)[] = [];
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
-    const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'enrollgraph_http_requests_total', help: 'HTTP requests served, by operation and status.', labelNames: ['operation', 'status'], registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'enrollgraph_http_request_duration_seconds', help: 'Time to answer an HTTP request, by operation.',
-      labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers,
-    });
-    this.throttled = new Counter({
-      name: 'enrollgraph_throttled_requests_total', help: 'Graph calls (batch items included) refused with 429 by throttling, by the limit that refused them.',
-      labelNames: ['scope'], registers,
-    });
-    this.tokensCreated = new Counter({ name: 'enrollgraph_enrollment_tokens_created_total', help: 'Successful createToken calls.', registers });
-    this.tokensRevoked = new Counter({ name: 'enrollgraph_enrollment_tokens_revoked_total', help: 'Successful revokeToken calls.', registers });
-    this.devicesEnrolled = new Counter({ name: 'enrollgraph_devices_enrolled_total', help: 'Devices enrolled with a token.', registers });
-    this.enrollmentsRefused = new Counter({
-      name: 'enrollgraph_enrollments_refused_total', help: 'Enrollment attempts refused, by reason.', labelNames: ['reason'], registers,
-    });
-    this.faults = new Counter({ name: 'enrollgraph_faults_injected_total', help: 'Fault rules that fired, by kind.', labelNames: ['kind'], registers });
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'enrollgraph_' });
-  }
+  constructor(private readonly opts: { processMetrics?: boolean } = {}) {}
 
   /** Counts one answered HTTP request (status 0: its connection was dropped) and its latency. */
   observeRequest(operation: string, status: number, seconds: number): void {
-    let op = this.children.get(operation);
-    if (op === undefined) {
-      op = { latency: this.requestDuration.labels(operation), byStatus: new Map() };
-      this.children.set(operation, op);
-    }
-    let counter = op.byStatus.get(status);
-    if (counter === undefined) {
-      counter = this.requests.labels(operation, String(status));
-      op.byStatus.set(status, counter);
-    }
-    counter.inc();
-    op.latency.observe(seconds);
+    if (this.prometheus) this.prometheus.observeRequest(operation, status, seconds);
+    else this.defer((m) => m.observeRequest(operation, status, seconds));
   }
 
-  get contentType(): string {
-    return this.registry.contentType;
+  /** The Prometheus text exposition and its content type. */
+  async scrape(): Promise<{ contentType: string; text: string }> {
+    const { registry } = await this.load();
+    return { contentType: registry.contentType, text: await registry.metrics() };
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  private counter(name: CounterName): CounterHandle {
+    const inc = (m: PrometheusMetrics, labels?: Record<string, string>) => (labels ? m[name].inc(labels) : m[name].inc());
+    return { inc: (labels) => (this.prometheus ? inc(this.prometheus, labels) : this.defer((m) => inc(m, labels))) };
+  }
+
+  private defer(observe: (m: PrometheusMetrics) => void): void {
+    this.pending.push(observe);
+    if (this.pending.length >= MAX_PENDING) this.load().catch(() => undefined); // a failed load shows at the next /metrics read
+  }
+
+  private load(): Promise<PrometheusMetrics> {
+    this.loading ??= import('./prometheus.js').then(({ PrometheusMetrics }) => {
+      const m = new PrometheusMetrics(this.opts);
+      for (const observe of this.pending) observe(m);
+      this.pending = [];
+      this.prometheus = m;
+      return m;
+    });
+    return this.loading;
   }
 }

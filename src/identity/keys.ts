@@ -1,5 +1,5 @@
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from './jose.js';
 import type { Clock } from '../time.js';
 import type { SigningKeyRecord, Store } from '../store/store.js';
 

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { SignJWT } from './jose.js';
 import { GRAPH_RESOURCE, READ_WRITE_ALL, v1Issuer } from './claims.js';
 import type { KeyRing } from './keys.js';
 

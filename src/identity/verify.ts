@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify,
   type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey,
-} from 'jose';
+} from './jose.js';
 import { Problem } from '../problem.js';
 
 /** A 401: the caller is not who the token claims (the protocol answers InvalidAuthenticationToken). */

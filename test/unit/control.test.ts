@@ -140,7 +140,8 @@ describe('request metrics', () => {
     m.observeRequest('get', 200, 0.0004);
     m.observeRequest('get', 200, 0.02);
     m.observeRequest('get', 404, 20);
-    const text = await m.text();
+    const { contentType, text } = await m.scrape();
+    assert.equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
     assert.match(text, /^# TYPE enrollgraph_http_requests_total counter$/m);
     assert.match(text, /^enrollgraph_http_requests_total\{operation="get",status="200"\} 2$/m);
     assert.match(text, /^enrollgraph_http_requests_total\{operation="get",status="404"\} 1$/m);
@@ -151,6 +152,21 @@ describe('request metrics', () => {
     assert.match(text, /^enrollgraph_http_request_duration_seconds_bucket\{le="\+Inf",operation="get"\} 3$/m);
     assert.match(text, /^enrollgraph_http_request_duration_seconds_sum\{operation="get"\} 20.0204$/m);
     assert.match(text, /^enrollgraph_http_request_duration_seconds_count\{operation="get"\} 3$/m);
+  });
+
+  it('count what comes before prom-client loads (at the first scrape) and after, counters too', async () => {
+    const m = new Metrics({ processMetrics: false });
+    m.faults.inc({ kind: 'error' });
+    m.tokensCreated.inc();
+    m.observeRequest('createToken', 200, 0.01);
+    assert.match((await m.scrape()).text, /^enrollgraph_faults_injected_total\{kind="error"\} 1$/m);
+    m.faults.inc({ kind: 'error' });
+    m.tokensCreated.inc();
+    m.observeRequest('createToken', 200, 0.01);
+    const { text } = await m.scrape();
+    assert.match(text, /^enrollgraph_faults_injected_total\{kind="error"\} 2$/m);
+    assert.match(text, /^enrollgraph_enrollment_tokens_created_total 2$/m);
+    assert.match(text, /^enrollgraph_http_requests_total\{operation="createToken",status="200"\} 2$/m);
   });
 });
 
