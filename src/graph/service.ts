@@ -161,7 +161,8 @@ const NO_OPTIONS: string[] = [];
  * of the layers below become GraphErrors here (`fromProblem`), in one place.
  */
 export class GraphService {
-  private readonly metadataXml: Record<ApiVersion, string> = { 'v1.0': csdl(ENTITIES, 'v1.0'), beta: csdl(ENTITIES, 'beta') };
+  /** Each version's `$metadata`, built by its first request (not on the start's path). */
+  private readonly metadataXml: Partial<Record<ApiVersion, string>> = {};
   private readonly skipTokens: SkipTokens;
   /** Parsed paths by path text (clients repeat the same few URLs); bounded, valid paths only. */
   private readonly paths = new Map<string, ParsedPath>();
@@ -207,7 +208,7 @@ export class GraphService {
     if (target.kind === 'metadata' || target.kind === 'serviceDocument') {
       this.checkMethod(target, method);
       if (target.kind === 'metadata') {
-        return { status: 200, headers: { 'Content-Type': 'application/xml;charset=utf-8' }, body: this.metadataXml[version] };
+        return { status: 200, headers: { 'Content-Type': 'application/xml;charset=utf-8' }, body: (this.metadataXml[version] ??= csdl(ENTITIES, version)) };
       }
       return json(200, serviceDocument(req.baseUrl, version));
     }
