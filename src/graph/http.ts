@@ -231,13 +231,15 @@ export class HttpPipeline {
   /**
    * The request was answered while its body was still arriving (a body refused as too large, or one
    * its route does not read): what more arrives is read and dropped, so a client still sending can
-   * read its answer, and once the body ends the connection carries the next request. At most as much
-   * again as the body limit, for at most the body timeout: past either the connection is closed.
+   * read its answer, and once the body ends the connection carries the next request. At most twice
+   * the body limit, for at most the body timeout: past either the connection is closed. (Twice: a body
+   * refused by its Content-Length is answered before any of it is read, and a client sending a body
+   * somewhat over the limit, as fetch does, would otherwise meet a reset instead of its 413.)
    */
   private linger(req: IncomingMessage): void {
     const socket = req.socket;
     this.lingering.add(socket);
-    let left = this.o.bodyLimit;
+    let left = 2 * this.o.bodyLimit;
     const stop = () => {
       clearTimeout(timer);
       req.off('data', count);
