@@ -55,10 +55,10 @@ const TYPES = {
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** Advisory lock keys (two int4 keys: a namespace for this application, then the purpose). */
 /** Prepared update texts per store (each connection prepares those it runs). */
 const MAX_COMPOSED_STATEMENTS = 200;
 
+/** Advisory lock keys (two int4 keys: a namespace for this application, then the purpose). */
 const LOCK_NAMESPACE = 0x45470001; // 'EG' 0001
 const LOCK_MIGRATE = 1;
 const LOCK_FIRST_KEY = 2;
@@ -174,7 +174,6 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Postgres
   return store;
 }
 
-/** Text PostgreSQL cannot store: a value with a NUL can match nothing stored, and the protocol refuses it first. */
 /** PostgreSQL's names of the column types, for the arrays of a many-row write. */
 const PG_TYPES: Record<ColumnDef['sql'], string> = { text: 'text', int: 'integer', bigint: 'bigint', bool: 'boolean' };
 
@@ -191,7 +190,10 @@ interface Read extends Waiter<AnyRecord | undefined> {
   id: string;
 }
 
+/** The key of a record in a batch's maps. */
+const keyOf = (tenantId: unknown, id: unknown) => `${tenantId}/${id}`;
 
+/** Text PostgreSQL cannot store: a value with a NUL can match nothing stored, and the protocol refuses it first. */
 function checkParams(values: readonly unknown[]): void {
   for (const v of values) {
     if (typeof v === 'string' && v.includes('\u0000')) throw new Problem('unstorable', 'A text value contains a NUL character (U+0000), which is not allowed.');
@@ -355,7 +357,8 @@ export class PostgresStore implements Store {
   }
 
   /** Reads of one turn share a statement (PerTurn), as concurrent reads they see one snapshot. */
-  get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord | undefined> {
+  async get(def: EntityDef, tenantId: string, id: string): Promise<AnyRecord | undefined> {
+    checkParams([tenantId, id]); // here, not on the shared statement's arrays: a key it cannot store fails its own read only
     return new Promise((resolve, reject) => this.reads.add({ def, tenantId, id, resolve, reject }, def.typeName));
   }
 
@@ -366,9 +369,9 @@ export class PostgresStore implements Store {
       const rows = reads.length === 1
         ? (await this.run<Row>(`get_${def.typeName}`, t.sql.get, [reads[0]!.tenantId, reads[0]!.id])).rows
         : (await this.run<Row>(`getMany_${def.typeName}`, t.sql.getMany, [reads.map((r) => r.tenantId), reads.map((r) => r.id)])).rows;
-      const found = new Map(rows.map((row) => [`${row.tenant_id}/${row.id}`, row]));
+      const found = new Map(rows.map((row) => [keyOf(row.tenant_id, row.id), row]));
       for (const r of reads) {
-        const row = found.get(`${r.tenantId}/${r.id}`);
+        const row = found.get(keyOf(r.tenantId, r.id));
         r.resolve(row && t.record(row));
       }
     } catch (err) {
@@ -399,7 +402,8 @@ export class PostgresStore implements Store {
    * properties, so that is the stored row with its own values). A token value another record holds
    * fails the whole statement; then the writes run one at a time, so each learns its own outcome.
    */
-  private tokenWrite(def: EntityDef, tenantId: string, id: string, change: Change): Promise<UpdateResult> {
+  private async tokenWrite(def: EntityDef, tenantId: string, id: string, change: Change): Promise<UpdateResult> {
+    checkParams([tenantId, id, change.token]); // as in `get`: before the write joins the others
     const shape = `${def.typeName}|${Object.keys(change.set).join(',')}|${change.token === null ? 'revoke' : 'token'}`;
     return new Promise((resolve, reject) => this.tokenWrites.add({ def, tenantId, id, change, resolve, reject }, shape));
   }
@@ -415,7 +419,7 @@ export class PostgresStore implements Store {
     };
     if (writes.length === 1) return alone(writes[0]!);
     const t = this.table(def);
-    const last = new Map(writes.map((w) => [`${w.tenantId}/${w.id}`, w]));
+    const last = new Map(writes.map((w) => [keyOf(w.tenantId, w.id), w]));
     const rows = [...last.values()];
     const names = Object.keys(writes[0]!.change.set);
     const columns = names.map((n) => t.column(n, null).column);
@@ -443,9 +447,9 @@ export class PostgresStore implements Store {
       for (const w of writes) await alone(w);
       return;
     }
-    const records = new Map(stored.rows.map((r) => [`${r.tenant_id}/${r.id}`, t.record(r)]));
+    const records = new Map(stored.rows.map((r) => [keyOf(r.tenant_id, r.id), t.record(r)]));
     for (const w of writes) {
-      const record = records.get(`${w.tenantId}/${w.id}`);
+      const record = records.get(keyOf(w.tenantId, w.id));
       w.resolve(record ? { ok: true, record: { ...record, ...w.change.set } } : { ok: false, reason: 'not-found' });
     }
   }

@@ -87,6 +87,23 @@ describe('PostgreSQL store', () => {
     const s = stores[0]!;
     await assert.rejects(s.get(afw, crypto.randomUUID(), 'a\u0000b'), (err: unknown) => err instanceof Problem && err.kind === 'unstorable');
     await assert.rejects(s.findToken('A\u0000'), (err: unknown) => err instanceof Problem);
+    // Calls of one turn share a statement: the refusal stays with the call that made it.
+    const tenantId = crypto.randomUUID();
+    const p = await s.insert(afw, {
+      tenantId, id: crypto.randomUUID(), accountId: tenantId, displayName: 'neighbour', description: null, createdDateTime: 1, lastModifiedDateTime: 1,
+      tokenValue: null, tokenExpirationDateTime: MIN_US, enrolledDeviceCount: 0, qrCodeImage: null,
+    });
+    const unstorable = (err: unknown) => err instanceof Problem && err.kind === 'unstorable';
+    const token = (value: string) => ({ set: { tokenValue: value, tokenExpirationDateTime: 2, lastModifiedDateTime: 2 }, token: value });
+    const [good, bad, written, refused] = await Promise.allSettled([
+      s.get(afw, tenantId, p.id), s.get(afw, tenantId, 'a\u0000b'),
+      s.update(afw, tenantId, p.id, token('NEIGHBOURNEIGHBOURNE')), s.update(afw, tenantId, 'a\u0000b', token('NEIGHBOURNEIGHBOURNF')),
+    ]);
+    assert.equal(good.status === 'fulfilled' && good.value?.id, p.id);
+    assert.ok(bad.status === 'rejected' && unstorable(bad.reason));
+    assert.equal(written.status === 'fulfilled' && written.value.ok, true);
+    assert.ok(refused.status === 'rejected' && unstorable(refused.reason));
+    assert.equal((await s.get(afw, tenantId, p.id))?.tokenValue, 'NEIGHBOURNEIGHBOURNE');
   });
 
   it('the migrated schema has exactly the columns of every entity of the model, with their types and nullability', async () => {
