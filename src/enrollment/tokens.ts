@@ -5,9 +5,11 @@
  * QR images: createToken stores only the token. The PNG is derived from the QR content, so it is
  * rendered later — in the background once the profile has been quiet for a moment, or on the first
  * read that needs it — off the request path of createToken, in a worker pool, and cached in the
- * record's qrImage column under the condition that the profile still holds that token.
+ * record's qrImage column under the condition that the profile is as it was rendered from: every
+ * stored property unchanged, since the content derives from more than the token (an AOSP payload's
+ * Wi-Fi, the enrollment mode), and a PATCH on a frozen clock leaves the modification stamp as it was.
  */
-import { withRole, type AnyRecord, type EntityDef, type PropertyDef } from '../model/edm.js';
+import { storedProperties, withRole, type AnyRecord, type EntityDef, type PropertyDef } from '../model/edm.js';
 import { entityNotFound, invalid } from '../problem.js';
 import type { ConditionalSet, Store } from '../store/store.js';
 import type { Clock } from '../time.js';
@@ -57,7 +59,8 @@ function tokenProps(def: EntityDef): TokenProps {
 interface PendingRender {
   def: EntityDef;
   content: string;
-  token: string;
+  /** What the record must still hold for the image to be cached (see `renderedFrom`). */
+  from: Record<string, unknown>;
   due: number;
   timer?: NodeJS.Timeout;
 }
@@ -78,13 +81,14 @@ interface PendingSave {
   def: EntityDef;
   tenantId: string;
   id: string;
-  token: string;
+  from: Record<string, unknown>;
   png: string;
 }
 
 export class EnrollmentTokens {
   private readonly pendingRenders = new Map<string, PendingRender>();
   private readonly props = new Map<string, TokenProps>();
+  private readonly conditions = new Map<string, PropertyDef[]>();
   /** By entity, tenant and id, in the order they were rendered. */
   private readonly pendingSaves = new Map<string, PendingSave>();
   private saving = false;
@@ -104,6 +108,13 @@ export class EnrollmentTokens {
     const rules = this.rules.get(def.typeName);
     if (!rules) throw new Error(`no token rules for ${def.typeName}`);
     return { props, rules };
+  }
+
+  /** What the cached image of `r` is conditional on: the record as the QR content was derived from it (its stored, non-derived properties). */
+  private renderedFrom(def: EntityDef, r: AnyRecord): Record<string, unknown> {
+    let props = this.conditions.get(def.typeName);
+    if (!props) this.conditions.set(def.typeName, (props = storedProperties(def).filter((p) => !p.derived)));
+    return Object.fromEntries(props.map((p) => [p.name, r[p.name] ?? null]));
   }
 
   /** Issues a new token valid for `validitySeconds`; the previous one stops working. */
@@ -135,7 +146,7 @@ export class EnrollmentTokens {
       const result = await this.store.update(def, tenantId, id, { set, token });
       if (!result.ok && result.reason === 'duplicate-token') continue; // another profile holds this value: draw again
       if (!result.ok) throw entityNotFound(def.typeName, id);
-      this.scheduleRender(def, result.record, token);
+      this.scheduleRender(def, result.record);
       return;
     }
   }
@@ -165,7 +176,7 @@ export class EnrollmentTokens {
   async presentAll(def: EntityDef, records: readonly AnyRecord[]): Promise<AnyRecord[]> {
     const { props, rules } = this.of(def);
     const out: AnyRecord[] = new Array(records.length);
-    const missing: { i: number; content: string; token: string }[] = [];
+    const missing: { i: number; content: string }[] = [];
     records.forEach((r, i) => {
       const token = r[props.value.name] as string | null;
       if (token === null) {
@@ -174,17 +185,17 @@ export class EnrollmentTokens {
       }
       const content = rules.qrContent(r);
       const png = (r[props.image.name] as string | null) ?? this.qr.peek(content);
-      if (png === null || png === undefined) missing.push({ i, content, token });
+      if (png === null || png === undefined) missing.push({ i, content });
       else out[i] = { ...r, [props.content.name]: content, [props.image.name]: png };
     });
     let next = 0;
     const lane = async () => {
       while (next < missing.length) {
-        const { i, content, token } = missing[next++]!;
+        const { i, content } = missing[next++]!;
         const r = records[i]!;
         const png = await this.qr.render(content);
         this.cancelRender(r.tenantId, r.id);
-        this.saveImage(def, r.tenantId, r.id, token, png);
+        this.saveImage(def, r.tenantId, r.id, this.renderedFrom(def, r), png);
         out[i] = { ...r, [props.content.name]: content, [props.image.name]: png };
       }
     };
@@ -217,17 +228,17 @@ export class EnrollmentTokens {
   }
 
   /**
-   * Caches a rendered image, only while the profile still holds that token. Best effort, and in the
+   * Caches a rendered image, only while the profile is as it was rendered from. Best effort, and in the
    * background: images are queued (a newer image of a profile replaces its queued one) and written
    * SAVE_BATCH at a time with `updateEach`, each batch its own turn of the event loop. On SQLite,
    * whose writes (and WAL checkpoints) run on this thread, one commit per batch rather than per image
    * writes far fewer pages (docs/performance.md), and so checkpoints far less often.
    */
-  private saveImage(def: EntityDef, tenantId: string, id: string, token: string, png: string): void {
+  private saveImage(def: EntityDef, tenantId: string, id: string, from: Record<string, unknown>, png: string): void {
     if (this.closed) return;
     const key = `${def.typeName}/${tenantId}/${id}`;
     if (!this.pendingSaves.has(key) && this.pendingSaves.size >= MAX_PENDING_SAVES) return; // rendered again on a later read
-    this.pendingSaves.set(key, { def, tenantId, id, token, png });
+    this.pendingSaves.set(key, { def, tenantId, id, from, png });
     this.scheduleSaves();
   }
 
@@ -248,7 +259,7 @@ export class EnrollmentTokens {
         this.pendingSaves.delete(key);
         const { props } = this.of(s.def);
         const list = batch.get(s.def) ?? [];
-        list.push({ tenantId: s.tenantId, id: s.id, set: { [props.image.name]: s.png }, onlyIf: { [props.value.name]: s.token } });
+        list.push({ tenantId: s.tenantId, id: s.id, set: { [props.image.name]: s.png }, onlyIf: s.from });
         batch.set(s.def, list);
       }
       for (const [def, updates] of batch) await this.store.updateEach(def, updates).catch(() => undefined);
@@ -263,16 +274,17 @@ export class EnrollmentTokens {
    * of createToken on one profile moves the due time of its one pending render, which re-arms its
    * timer when it fires early, rather than making a timer per call.
    */
-  private scheduleRender(def: EntityDef, record: AnyRecord, token: string): void {
+  private scheduleRender(def: EntityDef, record: AnyRecord): void {
     const key = `${record.tenantId}/${record.id}`;
     const content = this.of(def).rules.qrContent(record);
+    const from = this.renderedFrom(def, record);
     const due = performance.now() + RENDER_DELAY_MS;
     const pending = this.pendingRenders.get(key);
     if (pending) {
-      Object.assign(pending, { content, token, due });
+      Object.assign(pending, { content, from, due });
       return;
     }
-    const render: PendingRender = { def, content, token, due };
+    const render: PendingRender = { def, content, from, due };
     const fire = () => {
       const wait = render.due - performance.now();
       if (wait > 0) {
@@ -280,10 +292,10 @@ export class EnrollmentTokens {
         return;
       }
       this.pendingRenders.delete(key);
-      const { content: c, token: t } = render;
+      const { content: c, from: f } = render;
       this.qr
         .render(c)
-        .then((png) => this.saveImage(def, record.tenantId, record.id, t, png))
+        .then((png) => this.saveImage(def, record.tenantId, record.id, f, png))
         .catch(() => undefined); // best effort: a read renders it anyway
     };
     render.timer = setTimeout(fire, RENDER_DELAY_MS).unref();

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { call, cloudDpcQr, createProfile, graphError, patchEntity, PROFILES, type TestServer } from '../helpers.js';
 import { decodeQrPng } from '../qr-decode.js';
 import {
-  advance, AOSP_MODES, decodeAospQr, DO, ENROLL, freeze, frozenServer, GMS_MODES, iso7, MODES, T0, TOKEN_PATTERN, WIFI_KEYS,
+  advance, AOSP_MODES, decodeAospQr, DEF, DO, ENROLL, freeze, frozenServer, GMS_MODES, iso7, MODES, T0, TOKEN_PATTERN, WIFI_KEYS,
   type Client, type Json, type Mode,
 } from '../device-owner.js';
 
@@ -88,9 +88,8 @@ describe('device-owner tokens by enrollment mode', () => {
     }
   }
 
-  // The QR image cache is kept while the profile holds the same token, but the QR content also
-  // depends on an AOSP profile's Wi-Fi settings and on any profile's enrollment mode: after such a
-  // PATCH, qrCodeContent is new while qrCodeImage still decodes to the content before it.
+  // The QR content depends on more than the token (an AOSP profile's Wi-Fi settings, any profile's
+  // enrollment mode): after such a PATCH both qrCodeContent and qrCodeImage show the new content.
   const SSID = 'android.app.extra.PROVISIONING_WIFI_SSID';
   const qrChanges: [string, Mode, Json, Json, (content: string) => void][] = [
     ['the Wi-Fi settings of an AOSP profile', 'corporateOwnedAOSPUserlessDevice', { wifiSsid: 'Old' }, { wifiSsid: 'New' },
@@ -108,6 +107,28 @@ describe('device-owner tokens by enrollment mode', () => {
       check(decodeQrPng(got.qrCodeImage.value)!.text);
     });
   }
+
+  // Images are cached in the background, a moment after they are rendered. One rendered from the
+  // profile as it was before another process changed it (same token; on this frozen clock, the same
+  // lastModifiedDateTime too) must not be cached over that change: every process would show it.
+  it('an image rendered before another process changes the QR content is not cached over the change', async () => {
+    const p = await c.make('corporateOwnedAOSPUserlessDevice', { wifiSsid: 'Before' });
+    await c.createToken(p.id, 3600);
+    assert.equal(decodeAospQr((await c.get(p.id)).qrCodeContent).wifi[SSID], 'Before'); // rendered; to be cached shortly
+    const other = await server.openStore(); // what another process's PATCH writes
+    try {
+      assert.ok((await other.update(DEF, c.tenant, p.id, { set: { wifiSsid: 'After', qrCodeImage: null } })).ok);
+      await new Promise((done) => setTimeout(done, 300)); // past the server's delay before it caches images
+      const stored = await other.get(DEF, c.tenant, p.id);
+      const image = stored?.qrCodeImage as string | null;
+      assert.ok(image === null || decodeAospQr(decodeQrPng(image)!.text).wifi[SSID] === 'After', 'no image of the content before the change is stored');
+    } finally {
+      await other.close();
+    }
+    const got = await c.get(p.id);
+    assert.equal(decodeAospQr(got.qrCodeContent).wifi[SSID], 'After');
+    assert.equal(decodeAospQr(decodeQrPng(got.qrCodeImage.value)!.text).wifi[SSID], 'After');
+  });
 
   it('$select=qrCodeImage answers the image alone, on one profile and on the list', async () => {
     const made: Json[] = [];
