@@ -20,7 +20,7 @@ import { mintAccessToken, type MintOptions } from './identity/mint.js';
 import { ENTITIES } from './model/registry.js';
 import { managedPlaySignupPage } from './pages/managed-play-signup.js';
 import { TokenVerifier } from './identity/verify.js';
-import type { Store } from './store/store.js';
+import type { SigningKeyRecord, Store } from './store/store.js';
 import type { Clock } from './time.js';
 
 /** Log levels at which every request gets an access-log line. */
@@ -31,6 +31,8 @@ export interface AppDeps {
   clock?: Clock;
   /** Serve https with this certificate and key (PEM). */
   tls?: { cert: string; key: string };
+  /** The first signing key of a new store, still being made: the app is built meanwhile. */
+  firstKey?: Promise<SigningKeyRecord>;
 }
 
 export interface App {
@@ -54,14 +56,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // The server's "now" is the control plane's clock (frozen, set and advanced through /_admin/clock).
   const control = await ControlPlane.open(store, config.storage, config.control, deps.clock);
   const clock = control.clock;
-  const keys = await KeyRing.open(store, clock);
+  const keys = KeyRing.opening(store, clock, deps.firstKey); // awaited once the app is built
   const verifier = new TokenVerifier(keys, clock, config.trustedIssuers);
   const qr = new QrRenderer({ threads: config.qrThreads, cacheSize: 1024 });
   const domain = behaviours({ store, settings: control.controlStore, clock });
   const tokenRules = new Map([...domain.behaviours].flatMap(([type, b]) => (b.tokens ? [[type, b.tokens] as const] : [])));
   const entities = new EntityService(store, clock, new EnrollmentTokens(store, clock, qr, tokenRules), ENTITIES, domain.behaviours);
   const graph = new GraphService({ store, verifier, entities, policy: { allowAppOnly: config.allowAppOnly },
-    paging: { pageSize: config.pageSize, maxPageSize: config.maxPageSize, secret: keys.deriveSecret('skiptoken') },
+    paging: { pageSize: config.pageSize, maxPageSize: config.maxPageSize, secret: () => keys.deriveSecret('skiptoken') },
     onCall: control.onCall,
   });
 
@@ -127,6 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   fastify.get('/', async (_req, reply) => reply.redirect('/console/', 302)); // a browser pointed at the server finds the console
 
   await fastify.ready();
+  await keys.ready;
   return {
     fastify,
     keys,

@@ -93,7 +93,7 @@ export interface RunningServer {
 
 /** Opens the store, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
-  // A new store needs a signing key: make its RSA pair (0.1 s or more) while the app's modules load.
+  // A new store needs a signing key: make its RSA pair (0.1 s or more) while the app's modules load and the app is built.
   const keyPair = (await isNewStore(config.storage)) ? newRsaKeyPair() : undefined;
   keyPair?.catch(() => undefined); // awaited below, unless the start fails first
   // One import after the other (keys.js is app.js's already): jest's ESM loader fails on concurrent imports of one graph.
@@ -103,11 +103,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let tls: TlsMaterial | undefined;
   let app: App;
   try {
-    // Only if the store still has none (another process may have just made the store too).
-    if (keyPair) await store.insertFirstSigningKey(await newSigningKeyRecord(Date.now() * 1000, keyPair));
     // Once the store is open (migrated): with PostgreSQL a generated certificate is kept in it.
     tls = config.tls ? await (await import('./tls.js')).prepareTls(config.tls, config.storage) : undefined;
-    app = await buildApp(config, tls ? { store, tls: { cert: tls.cert, key: tls.key } } : { store });
+    // The key is stored only if the store still has none (another process may have just made the store too).
+    const firstKey = keyPair && newSigningKeyRecord(Date.now() * 1000, keyPair);
+    app = await buildApp(config, { store, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}), ...(firstKey ? { firstKey } : {}) });
   } catch (err) {
     await store.close();
     tls?.dispose();

@@ -183,7 +183,8 @@ export function parseCount(opts: QueryOptions): boolean {
  * the filter and the order, and signed, so a tampered token or one from another query is a 400.
  */
 export class SkipTokens {
-  constructor(private readonly secret: Buffer) {}
+  /** `secret`: read at the first use (the server's keys may still be loading when it is built). */
+  constructor(private readonly secret: () => Buffer) {}
 
   static binding(tenantId: string, filter: string | undefined, ordering: Ordering): string {
     return createHash('sha256').update(JSON.stringify([tenantId, filter ?? '', ordering.canonical])).digest('base64url').slice(0, 22);
@@ -213,6 +214,6 @@ export class SkipTokens {
   }
 
   private mac(payload: string): string {
-    return createHmac('sha256', this.secret).update(payload).digest('base64url').slice(0, 32);
+    return createHmac('sha256', this.secret()).update(payload).digest('base64url').slice(0, 32);
   }
 }

@@ -85,7 +85,7 @@ export interface GraphServiceDeps {
   verifier: TokenVerifier;
   entities: EntityService;
   policy: PolicyOptions;
-  paging: { pageSize: number; maxPageSize: number; secret: Buffer };
+  paging: { pageSize: number; maxPageSize: number; secret: () => Buffer };
   onCall?: GraphCallHook;
 }
 

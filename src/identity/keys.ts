@@ -26,26 +26,41 @@ export async function newSigningKeyRecord(createdUs: number, keyPair?: Promise<{
  */
 export class KeyRing {
   private lastReload = 0;
+  private signer: SigningKey | undefined;
   private signerJwk = '';
+  private publicKeys = new Map<string, CryptoKey>();
+  private publicJwks: JWK[] = [];
+  private readonly secrets = new Map<string, Buffer>();
+  /** Settles once the keys are loaded: nothing signs or verifies before (the server listens after it). */
+  readonly ready: Promise<void>;
 
-  private constructor(
-    private readonly store: Store,
-    private signer: SigningKey,
-    private publicKeys: Map<string, CryptoKey>,
-    private publicJwks: JWK[],
-  ) {}
+  private constructor(private readonly store: Store, clock: Clock, firstKey: Promise<SigningKeyRecord> | undefined) {
+    firstKey?.catch(() => undefined); // awaited below only if the store has no key by then
+    this.ready = (async () => {
+      let records = await store.listSigningKeys();
+      if (records.length === 0) {
+        // Inserted only if the store still has no key: of processes starting together, one key wins.
+        await store.insertFirstSigningKey(await (firstKey ?? newSigningKeyRecord(clock.nowUs())));
+        records = await store.listSigningKeys();
+      }
+      await this.load(records);
+    })();
+    this.ready.catch(() => undefined); // whoever opened the ring awaits it; a failed start must not also be an unhandled rejection
+  }
 
   /** Loads the keys, creating the first one if the store has none. */
   static async open(store: Store, clock: Clock): Promise<KeyRing> {
-    let records = await store.listSigningKeys();
-    if (records.length === 0) {
-      // Inserted only if the store still has no key: of processes starting together, one key wins.
-      await store.insertFirstSigningKey(await newSigningKeyRecord(clock.nowUs()));
-      records = await store.listSigningKeys();
-    }
-    const ring = new KeyRing(store, undefined as never, new Map(), []);
-    await ring.load(records);
+    const ring = KeyRing.opening(store, clock);
+    await ring.ready;
     return ring;
+  }
+
+  /**
+   * A ring whose keys load meanwhile (see `ready`), so that the app can be built while a new
+   * store's first key is made (`firstKey`, begun before the app's modules loaded: 0.1 s or more).
+   */
+  static opening(store: Store, clock: Clock, firstKey?: Promise<SigningKeyRecord>): KeyRing {
+    return new KeyRing(store, clock, firstKey);
   }
 
   private async load(records: Awaited<ReturnType<Store['listSigningKeys']>>): Promise<void> {
@@ -58,19 +73,24 @@ export class KeyRing {
       publicKeys.set(r.kid, (await importJWK(jwk, 'RS256')) as CryptoKey);
       jwks.push(jwk);
     }
-    this.signerJwk = first.privateJwk;
     this.signer = { kid: first.kid, privateKey: (await importJWK(JSON.parse(first.privateJwk) as JWK, 'RS256')) as CryptoKey };
+    if (this.signerJwk !== first.privateJwk) this.secrets.clear();
+    this.signerJwk = first.privateJwk;
     this.publicKeys = publicKeys;
     this.publicJwks = jwks;
   }
 
   get signingKey(): SigningKey {
+    if (!this.signer) throw new Error('the signing keys are not loaded yet');
     return this.signer;
   }
 
   /** A secret for another purpose (e.g. signing skiptokens), derived from the signing key: the same on every process of a store. */
   deriveSecret(label: string): Buffer {
-    return createHash('sha256').update(`${label}\0`).update(this.signerJwk).digest();
+    if (!this.signer) throw new Error('the signing keys are not loaded yet');
+    let secret = this.secrets.get(label);
+    if (!secret) this.secrets.set(label, (secret = createHash('sha256').update(`${label}\0`).update(this.signerJwk).digest()));
+    return secret;
   }
 
   get jwks(): JSONWebKeySet {
