@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { newestCpuProfile, printProfileSummary, PROFILES, startEnrollgraph, summarizeCpuProfile, tempDir } from './lib.js';
+import { newestCpuProfile, originalFrame, printProfileSummary, PROFILES, startEnrollgraph, summarizeCpuProfile, tempDir, type CallFrame } from './lib.js';
 import { benchStore, profilesSnapshot, putSnapshot, runIfMain } from './snapshot.js';
 
 const PAGE = 1000;
@@ -78,7 +78,7 @@ async function walk(base: string, token: string): Promise<{ ms: number; rows: nu
 }
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -90,6 +90,7 @@ interface CpuProfile {
  */
 function printStalls(file: string, top = 8): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  for (const n of profile.nodes) n.callFrame = originalFrame(n.callFrame);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -115,7 +116,7 @@ function printStalls(file: string, top = 8): void {
   }
   stretches.sort((a, b) => b.ms - a.ms);
   const label = (f: CpuProfile['nodes'][number]['callFrame']) => {
-    const where = /\/(dist|node_modules)\/(.*)$/.exec(f.url);
+    const where = /\/(src|node_modules)\/(.*)$/.exec(f.url);
     return where ? `${f.functionName || '(anonymous)'} ${where[1]}/${where[2]}:${f.lineNumber + 1}` : f.functionName || '(anonymous)';
   };
   console.log('  longest busy stretches of the main thread (ms after the profile began: length; longest on the stack | most self time):');
@@ -129,7 +130,7 @@ function printStalls(file: string, top = 8): void {
       const seen = new Set<string>();
       for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
         const f = byId.get(id)!.callFrame;
-        if (!/\/(dist|node_modules)\//.test(f.url) && !f.functionName.startsWith('(garbage')) continue;
+        if (!/\/(src|node_modules)\//.test(f.url) && !f.functionName.startsWith('(garbage')) continue;
         const l = label(f);
         if (seen.has(l)) continue;
         seen.add(l);

@@ -7,10 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 // @ts-ignore -- autocannon ships no type declarations (and there is no @types package here); typed below.
 import autocannonUntyped from 'autocannon';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -547,10 +548,35 @@ export function machineInfo(): { node: string; platform: string; cpus: number; c
 // ---------------------------------------------------------------------------------------------
 // CPU profiles (`node --cpu-prof` output)
 
+export interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+
 interface CpuProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children?: number[];
+}
+
+const sourceMaps = new Map<string, SourceMap | undefined>();
+
+/**
+ * A frame of the bundled server (dist/*.js, scripts/build-server.mjs) at its place in the sources,
+ * src/… or node_modules/…, through the chunk's source map; other frames as they are.
+ */
+export function originalFrame(f: CallFrame): CallFrame {
+  if (!f.url.startsWith('file:') || !f.url.endsWith('.js')) return f;
+  const file = fileURLToPath(f.url);
+  if (!sourceMaps.has(file)) {
+    sourceMaps.set(file, existsSync(`${file}.map`) ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))) : undefined);
+  }
+  const entry = sourceMaps.get(file)?.findEntry(f.lineNumber, f.columnNumber);
+  if (!entry || !('originalSource' in entry)) return f;
+  const url = entry.originalSource.startsWith('file:') ? entry.originalSource : pathToFileURL(join(dirname(file), entry.originalSource)).href;
+  return { functionName: f.functionName, url, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
 }
 
 interface CpuProfile {
@@ -572,9 +598,9 @@ export interface ProfileSummary {
   busyMs: number;
   /** Self time by function. */
   functions: ProfileEntry[];
-  /** Self time by where the code lives: a package under node_modules, node core, our dist/ file, or a VM state. */
+  /** Self time by where the code lives: a package under node_modules, node core, our src/ file, or a VM state. */
   groups: ProfileEntry[];
-  /** Total (inclusive) time of Enrollgraph's own functions (dist/), callees included. */
+  /** Total (inclusive) time of Enrollgraph's own functions (src/), callees included. */
   inclusive: ProfileEntry[];
 }
 
@@ -618,6 +644,7 @@ function groupOf(url: string, fn: string): string {
 /** Self time per function and per code location of a `.cpuprofile`. */
 export function summarizeCpuProfile(file: string, top = 20): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  for (const n of profile.nodes) n.callFrame = originalFrame(n.callFrame);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   let total = 0;
@@ -634,7 +661,7 @@ export function summarizeCpuProfile(file: string, top = 20): ProfileSummary {
     const where = shortUrl(url);
     return `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
   };
-  const ours = (n: CpuProfileNode) => shortUrl(n.callFrame.url).startsWith('dist/');
+  const ours = (n: CpuProfileNode) => shortUrl(n.callFrame.url).startsWith('src/');
   const inclusive = new Map<string, number>();
   for (const [leaf, ms] of self) {
     const seen = new Set<string>();

@@ -24,10 +24,10 @@ const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** The built console: `dist/console/` next to this module once compiled, or from the source tree under tsx. */
+/** The built console: `dist/console/` beside the bundle this module is in, or from the source tree under tsx. */
 export function consoleAssetDir(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const dir of [here, join(here, '..', '..', 'dist', 'console')]) {
+  for (const dir of [join(here, 'console'), join(here, '..', '..', 'dist', 'console')]) {
     if (existsSync(join(dir, 'index.html'))) return dir;
   }
   return undefined;
