@@ -192,8 +192,22 @@ export class ProfilesView {
   }
 
   private async select(id: string): Promise<void> {
-    this.selected = await this.ctx.graph.get(this.kind, id);
-    await this.loadDevices();
+    // The panel shows what was there until the profile arrives: nothing in it may be used meanwhile
+    // (a choice made in its forms would be lost when the profile is drawn).
+    const el = document.getElementById('detail');
+    if (el) {
+      this.untick?.();
+      this.untick = undefined;
+      el.setAttribute('aria-busy', 'true');
+      el.replaceChildren(h('h2', { id: 'detail-title' }, 'Loading…'));
+    }
+    try {
+      this.selected = await this.ctx.graph.get(this.kind, id);
+      await this.loadDevices();
+    } catch (err) {
+      this.renderDetail(); // the profile shown before, usable again
+      throw err;
+    }
     this.renderRows();
     this.renderDetail(true);
   }
@@ -243,6 +257,7 @@ export class ProfilesView {
     if (!el) return;
     this.untick?.();
     this.untick = undefined;
+    el.removeAttribute('aria-busy');
     el.textContent = '';
     const p = this.selected;
     if (!p) {

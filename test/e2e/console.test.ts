@@ -137,6 +137,19 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await shot(page, '3-profile-with-token');
   });
 
+  test('while a profile loads, its panel offers nothing to use: a choice made there would be lost when the profile is drawn', async () => {
+    const rule = await server.admin('POST', '/_admin/faults', { tenant, operation: 'get', latencyMs: 1500, nth: 1 });
+    assert.equal(rule.status, 201);
+    const detail = page.locator('#detail');
+    await page.getByRole('list', { name: 'Profiles' }).getByRole('button', { name: new RegExp(`^${name}`) }).click();
+    await detail.locator('xpath=self::*[@aria-busy="true"]').waitFor();
+    assert.equal(await detail.getByRole('form').count(), 0, 'no form while the profile loads');
+    await detail.locator('xpath=self::*[not(@aria-busy)]').waitFor();
+    await page.getByRole('form', { name: 'Create token' }).waitFor();
+    assert.equal((await server.admin('GET', '/_admin/faults')).json.value.find((r: { id: string }) => r.id === rule.json.id)?.hits, 1);
+    assert.equal((await server.admin('DELETE', `/_admin/faults/${rule.json.id}`)).status, 204);
+  });
+
   test('a 429 on "Replace token" at the bottom of the page shows beside the form, focused and in view', async () => {
     await page.setViewportSize({ width: 1280, height: 600 });
     const rule = await server.admin('POST', '/_admin/faults', { tenant, operation: 'createToken', status: 429, retryAfter: 7, nth: 1 });
