@@ -42,8 +42,11 @@ export function graphHeaderPairs(tls: boolean): [string, string][] {
 /** Node's limit on the request line and headers together (its default `maxHeaderSize`). */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-/** How long a connection whose framing was refused stays open for the client to read the answer, in ms. */
-const FRAMING_LINGER_MS = 1000;
+/**
+ * How long a connection closed after its answer (a framing error, a refused body) stays open for the
+ * client to read that answer, in ms: it is half-closed at once, destroyed after this.
+ */
+const CLOSE_GRACE_MS = 2000;
 
 /**
  * Paths the Graph route answers: a known version, or something shaped like one (`v2.0`: answered 400
@@ -248,7 +251,12 @@ export class HttpPipeline {
     };
     const cut = () => {
       stop();
-      socket.destroy();
+      // The answer, then FIN, and nothing more read (req paused: the client's window closes). Destroying
+      // a socket with unread bytes sends a reset, which makes the client's kernel drop an answer its
+      // application has not read yet: that waits for the grace.
+      req.pause();
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     };
     const count = (chunk: Buffer) => {
       if ((left -= chunk.length) < 0) cut();
@@ -304,7 +312,7 @@ export class HttpPipeline {
     head.push('', '');
     socket.end(Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body)]));
     // Time for the client to read the answer before the connection goes (what it still sends is refused again, and ignored).
-    setTimeout(() => socket.destroy(), FRAMING_LINGER_MS).unref();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     this.recordRefusal(req, e.status, requestId, clientRequestId, why);
   }
 

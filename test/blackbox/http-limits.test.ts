@@ -6,8 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { call, createProfile, graphError, PROFILES, startTenantServer, type TestServer } from '../helpers.js';
-import { assertEnvelope, RawConnection, rawExchange } from '../raw-http.js';
+import { assertEnvelope, parseResponse, RawConnection, rawExchange } from '../raw-http.js';
 
 let server: TestServer;
 let tenant: string;
@@ -111,6 +112,29 @@ describe('timeouts', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     }, 408, 'RequestTimeout');
+  });
+
+  test('a client that goes on sending past the limit, reading nothing for a while, still gets its 413', async () => {
+    // A busy client: it writes 16 MiB of a 64 MiB body at once and reads its socket only later. The
+    // server stops reading past twice the 1 MiB limit and closes; a reset at that moment would make
+    // the client's kernel drop the 413 before the client read it.
+    const { hostname, port } = new URL(server.url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.on('error', () => undefined); // its writes fail once the server has closed
+    const closed = new Promise((done) => socket.once('close', done));
+    await new Promise((done) => socket.once('connect', done));
+    socket.pause(); // reads nothing (explicitly paused: the 'data' listener does not resume it)
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.write(head('POST', PROFILES, { 'Content-Type': 'application/json', 'Content-Length': String(64 * 1024 * 1024) }));
+    for (let i = 0; i < 16; i++) socket.write(Buffer.alloc(1024 * 1024, 0x20));
+    await new Promise((done) => setTimeout(done, 700));
+    socket.resume();
+    await closed;
+    const res = parseResponse(Buffer.concat(received));
+    assert.ok(res, `a complete answer: ${JSON.stringify(Buffer.concat(received).toString('latin1').slice(0, 200))}`);
+    assertEnvelope(res, 413, 'RequestEntityTooLarge');
+    await assertServing();
   });
 
   test('a body far past the limit is 413 in the Graph envelope, and the rest of it is not read', async () => {
