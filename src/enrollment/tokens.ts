@@ -37,6 +37,8 @@ interface TokenProps {
   modified?: PropertyDef;
   content: PropertyDef;
   image: PropertyDef;
+  /** What a cached image is conditional on: the stored properties the QR content may derive from (see `renderedFrom`). */
+  stored: PropertyDef[];
 }
 
 function tokenProps(def: EntityDef): TokenProps {
@@ -45,7 +47,10 @@ function tokenProps(def: EntityDef): TokenProps {
     if (!p) throw new Error(`${def.typeName} carries tokens but has no '${role}' property`);
     return p;
   };
-  const props: TokenProps = { value: need('token'), expires: need('tokenExpires'), content: need('qrContent'), image: need('qrImage') };
+  const props: TokenProps = {
+    value: need('token'), expires: need('tokenExpires'), content: need('qrContent'), image: need('qrImage'),
+    stored: storedProperties(def).filter((p) => !p.derived),
+  };
   const created = withRole(def, 'tokenCreated');
   const usage = withRole(def, 'tokenUsage');
   const modified = withRole(def, 'modified');
@@ -88,7 +93,6 @@ interface PendingSave {
 export class EnrollmentTokens {
   private readonly pendingRenders = new Map<string, PendingRender>();
   private readonly props = new Map<string, TokenProps>();
-  private readonly conditions = new Map<string, PropertyDef[]>();
   /** By entity, tenant and id, in the order they were rendered. */
   private readonly pendingSaves = new Map<string, PendingSave>();
   private saving = false;
@@ -112,9 +116,7 @@ export class EnrollmentTokens {
 
   /** What the cached image of `r` is conditional on: the record as the QR content was derived from it (its stored, non-derived properties). */
   private renderedFrom(def: EntityDef, r: AnyRecord): Record<string, unknown> {
-    let props = this.conditions.get(def.typeName);
-    if (!props) this.conditions.set(def.typeName, (props = storedProperties(def).filter((p) => !p.derived)));
-    return Object.fromEntries(props.map((p) => [p.name, r[p.name] ?? null]));
+    return Object.fromEntries(this.of(def).props.stored.map((p) => [p.name, r[p.name] ?? null]));
   }
 
   /** Issues a new token valid for `validitySeconds`; the previous one stops working. */
