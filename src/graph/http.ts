@@ -49,6 +49,17 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 const CLOSE_GRACE_MS = 2000;
 
 /**
+ * Closes a connection after its answer (`last`: its final bytes): FIN now, the socket itself after
+ * CLOSE_GRACE_MS. Destroying a socket with unread bytes sends a reset, which makes the client's kernel
+ * drop an answer its application has not read yet.
+ */
+function closeAfterAnswer(socket: Duplex, last?: Buffer): void {
+  if (last) socket.end(last);
+  else socket.end();
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
+
+/**
  * Paths the Graph route answers: a known version, or something shaped like one (`v2.0`: answered 400
  * "Invalid version"). Only digits and dots after the `v`, so a tenant domain such as `v2cloud.com`
  * reaches the local authority's routes.
@@ -251,12 +262,8 @@ export class HttpPipeline {
     };
     const cut = () => {
       stop();
-      // The answer, then FIN, and nothing more read (req paused: the client's window closes). Destroying
-      // a socket with unread bytes sends a reset, which makes the client's kernel drop an answer its
-      // application has not read yet: that waits for the grace.
-      req.pause();
-      socket.end();
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      req.pause(); // nothing more is read: the client's window closes
+      closeAfterAnswer(socket);
     };
     const count = (chunk: Buffer) => {
       if ((left -= chunk.length) < 0) cut();
@@ -310,9 +317,8 @@ export class HttpPipeline {
     const fields = [...this.head(requestId, clientRequestId), 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body)), 'connection', 'close'];
     for (let i = 0; i < fields.length; i += 2) head.push(`${fields[i]}: ${fields[i + 1]}`);
     head.push('', '');
-    socket.end(Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body)]));
-    // Time for the client to read the answer before the connection goes (what it still sends is refused again, and ignored).
-    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    // What the client still sends meanwhile is refused again, and ignored.
+    closeAfterAnswer(socket, Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body)]));
     this.recordRefusal(req, e.status, requestId, clientRequestId, why);
   }
 
