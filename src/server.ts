@@ -1,8 +1,9 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { App } from './app.js';
 import type { Config, StorageConfig } from './config.js';
+import { sqliteFile } from './store/sqlite-file.js';
 import type { Store } from './store/store.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -38,7 +39,7 @@ export async function openStore(storage: StorageConfig): Promise<Store> {
 export async function storeExists(storage: StorageConfig): Promise<boolean> {
   switch (storage.kind) {
     case 'sqlite':
-      return existsSync(await sqliteFile(storage.dataDir));
+      return existsSync(sqliteFile(storage.dataDir));
     case 'memory':
       return false;
     case 'postgres': {
@@ -67,14 +68,9 @@ export function describeStorage(storage: StorageConfig): string {
   }
 }
 
-/** The SQLite database file of a data directory. */
-async function sqliteFile(dataDir: string): Promise<string> {
-  return join(resolve(dataDir), (await import('./store/sqlite.js')).SQLITE_FILE);
-}
-
 /** A store that has no signing key yet, for certain: in memory, or a data directory without its database. */
-async function isNewStore(storage: StorageConfig): Promise<boolean> {
-  return storage.kind === 'memory' || (storage.kind === 'sqlite' && !existsSync(await sqliteFile(storage.dataDir)));
+function isNewStore(storage: StorageConfig): boolean {
+  return storage.kind === 'memory' || (storage.kind === 'sqlite' && !existsSync(sqliteFile(storage.dataDir)));
 }
 
 /** An RSA-2048 key pair, made on the thread pool. */
@@ -94,7 +90,7 @@ export interface RunningServer {
 /** Opens the store, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
   // A new store needs a signing key: make its RSA pair (0.1 s or more) while the app's modules load and the app is built.
-  const keyPair = (await isNewStore(config.storage)) ? newRsaKeyPair() : undefined;
+  const keyPair = isNewStore(config.storage) ? newRsaKeyPair() : undefined;
   keyPair?.catch(() => undefined); // awaited below, unless the start fails first
   // One import after the other (keys.js is app.js's already): jest's ESM loader fails on concurrent imports of one graph.
   const { buildApp } = await import('./app.js');

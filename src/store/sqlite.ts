@@ -11,7 +11,9 @@ import { DEVICE_COLUMNS, entityTables, REGISTRY_SQL, type EntityTable, type Row 
 import { SqliteControlStore } from './sqlite-control.js';
 import type { Change, ConditionalSet, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
 
-export const SQLITE_FILE = 'enrollgraph.db';
+import { SQLITE_FILE } from './sqlite-file.js';
+
+export { SQLITE_FILE };
 
 /** How long a statement waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 5_000;
