@@ -1,13 +1,16 @@
 // The benchmark's baseline: a bare node:http server that answers every request with 204 and no body,
-// or, given a file, with 200 and that file's bytes as JSON (what the bare server does with a GET's answer).
-// Started as a child process by bench/lib.ts (startBaseline); prints its URL on stderr once it listens.
+// or, given a file, with 200 and that file's bytes as JSON (what the bare server does with a GET's answer),
+// optionally after keeping the CPU busy for a fixed number of microseconds (a server with that much work
+// per request and nothing else). Started as a child process by bench/lib.ts (startBaseline); prints its
+// URL on stderr once it listens.
 //
-//   node bench/baseline-server.mjs [port] [body.json]
+//   node bench/baseline-server.mjs [port] [body.json] [work µs]
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const port = Number.parseInt(process.argv[2] ?? '0', 10) || 0;
 const body = process.argv[3] ? readFileSync(process.argv[3]) : undefined;
+const workNs = BigInt(Math.round(Number(process.argv[4] ?? 0) * 1000));
 
 const server = createServer((req, res) => {
   req.resume(); // drain any request body, as a real handler would have to
@@ -15,6 +18,10 @@ const server = createServer((req, res) => {
     res.statusCode = 204;
     res.end();
     return;
+  }
+  if (workNs > 0n) {
+    const until = process.hrtime.bigint() + workNs;
+    while (process.hrtime.bigint() < until); // busy, as a request's own work would be
   }
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
   res.end(body);

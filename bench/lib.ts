@@ -235,12 +235,12 @@ function procCpuMs(pid: number): number | undefined {
 
 /**
  * The baseline: a bare node:http server answering 204 to everything (bench/baseline-server.mjs), or
- * 200 with the JSON in `bodyFile`.
+ * 200 with the JSON in `bodyFile` (after `workUs` µs of busy CPU per request, if given).
  */
-export function startBaseline(opts: { nodeArgs?: string[]; bodyFile?: string } = {}): Promise<ChildServer> {
+export function startBaseline(opts: { nodeArgs?: string[]; bodyFile?: string; workUs?: number } = {}): Promise<ChildServer> {
   return spawnServer({
     name: 'baseline',
-    args: [BASELINE_SERVER, ...(opts.bodyFile ? ['0', opts.bodyFile] : [])],
+    args: [BASELINE_SERVER, ...(opts.bodyFile ? ['0', opts.bodyFile, String(opts.workUs ?? 0)] : [])],
     ready: /listening on (http:\/\/\S+)/,
     ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
   });

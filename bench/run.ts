@@ -22,7 +22,8 @@
  *   BENCH_CONNECTIONS     concurrent connections (default 10)
  *   BENCH_HIGH_CONNECTIONS  the SQLite scenarios again with this many connections, for their p99
  *                         latency (default 32; target p99 ≤ 10 ms)
- *                         (and, for reference, a bare node:http server answering with the GET's body)
+ *                         (and, for reference, a bare node:http server answering with the GET's body,
+ *                         then the same at the usual concurrency after 50 µs of busy CPU per request)
  *   BENCH_PIPELINING      requests in flight per connection (default 1)
  *   BENCH_SCENARIOS       comma-separated subset of the Enrollgraph scenarios (default: all)
  *   BENCH_SERVER_ARGS     arguments for `enrollgraph serve` (default "--log-level warn"; e.g. add
@@ -131,6 +132,8 @@ const SCENARIOS: Scenario[] = [
 
 /** The most p99 latency allowed at BENCH_HIGH_CONNECTIONS, in ms. */
 const P99_LIMIT_MS = 10;
+/** Busy CPU per request of the reference server that shows what ratio a fixed amount of work gets here. */
+const REFERENCE_WORK_US = 50;
 
 /** Throttling off, unless the environment says otherwise; see the header. */
 const SERVER_ENV: Record<string, string> = process.env.ENROLLGRAPH_THROTTLING === undefined ? { ENROLLGRAPH_THROTTLING: 'off' } : {};
@@ -287,6 +290,18 @@ async function main(): Promise<number> {
         failures.push(...describeFailure(m));
       } finally {
         await bare.stop();
+      }
+      // And the ratio this machine gives a server that spends a fixed REFERENCE_WORK_US of CPU on each
+      // request: the floors are ratios, and how a given amount of work scores differs from machine to
+      // machine (docs/performance.md).
+      const reference = await baselineNow();
+      const busy = await startBaseline({ bodyFile: file, workUs: REFERENCE_WORK_US });
+      try {
+        const m = await measure({ name: `node:http, GET's body, ${REFERENCE_WORK_US} µs work`, url: `${busy.url}/`, expectStatus: 200, server: busy, ...load });
+        rows.push({ measurement: m, reference: true, baselineRps: reference });
+        failures.push(...describeFailure(m));
+      } finally {
+        await busy.stop();
       }
     }
     const crash = server.crashed();
