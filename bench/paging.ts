@@ -13,10 +13,10 @@ import Database from 'better-sqlite3';
 import { KeyRing } from '../src/identity/keys.js';
 import { androidForWorkEnrollmentProfile as def } from '../src/model/androidForWorkEnrollmentProfile.js';
 import { EntityTable } from '../src/store/sql.js';
-import { openSqliteStore, SQLITE_FILE } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import { sqliteFile } from '../src/store/sqlite-file.js';
 import { MIN_US, SystemClock } from '../src/time.js';
 import { cleanup, measure, printTable, PROFILES, startEnrollgraph, tempDir, type Load, type Row } from './lib.js';
-import { join } from 'node:path';
 
 const PAGE = 100;
 const DEEP_PAGE = 5000;
@@ -32,7 +32,7 @@ export interface PagingResult {
 /** Inserts `count` profiles for one tenant in one transaction, with random 8-letter display names. */
 export function bulkInsert(dataDir: string, tenantId: string, count: number): number {
   const started = performance.now();
-  const db = new Database(join(dataDir, SQLITE_FILE));
+  const db = new Database(sqliteFile(dataDir));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   const table = new EntityTable(def, 'sqlite');

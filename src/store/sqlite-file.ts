@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 
 /** The database file's name in a data directory. Its own module: a start asks whether the file exists before it loads better-sqlite3. */
-export const SQLITE_FILE = 'enrollgraph.db';
+const SQLITE_FILE = 'enrollgraph.db';
 
 /** The SQLite database file of a data directory. */
 export function sqliteFile(dataDir: string): string {

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AnyRecord, EntityDef } from '../model/edm.js';
 import { entityByType, ENTITIES } from '../model/registry.js';
@@ -9,11 +8,8 @@ import { compileCount, compileSelect, type Condition, type RowQuery } from './qu
 import { PerTurn, type Waiter } from './per-turn.js';
 import { DEVICE_COLUMNS, entityTables, REGISTRY_SQL, type EntityTable, type Row } from './sql.js';
 import { SqliteControlStore } from './sqlite-control.js';
+import { sqliteFile } from './sqlite-file.js';
 import type { Change, ConditionalSet, DeviceRecord, SigningKeyRecord, Store, TenantRecord, TokenHolder, UpdateResult } from './store.js';
-
-import { SQLITE_FILE } from './sqlite-file.js';
-
-export { SQLITE_FILE };
 
 /** How long a statement waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -31,7 +27,7 @@ export function openSqliteStore(dataDir: string | null): SqliteStore {
     db = new Database(':memory:');
   } else {
     mkdirSync(dataDir, { recursive: true });
-    db = new Database(join(dataDir, SQLITE_FILE));
+    db = new Database(sqliteFile(dataDir));
     // WAL: readers never block the writer. synchronous=NORMAL: a committed transaction is in the WAL
     // (the OS page cache) before the call returns, so it survives the process being killed; only a
     // power loss may drop the last transactions.

@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { TENANT_COLUMN, withRole } from '../../src/model/edm.js';
 import { ENTITIES } from '../../src/model/registry.js';
 import { androidForWorkEnrollmentProfile as afw } from '../../src/model/androidForWorkEnrollmentProfile.js';
-import { openSqliteStore, SQLITE_FILE } from '../../src/store/sqlite.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import { sqliteFile } from '../../src/store/sqlite-file.js';
 import { ROOT } from '../helpers.js';
 
 const SQLITE_TYPES = { text: 'TEXT', int: 'INTEGER', bigint: 'INTEGER', bool: 'INTEGER' } as const;
@@ -20,7 +21,7 @@ const SQLITE_TYPES = { text: 'TEXT', int: 'INTEGER', bigint: 'INTEGER', bool: 'I
 function migratedDatabase(): { db: Database.Database; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'enrollgraph-schema-'));
   openSqliteStore(dir).close();
-  const db = new Database(join(dir, SQLITE_FILE), { readonly: true });
+  const db = new Database(sqliteFile(dir), { readonly: true });
   return { db, dispose: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
 }
 
@@ -48,7 +49,7 @@ describe('the migrated SQLite schema', () => {
 describe('upgrading a data directory made by release 0.1.0 (schema version 5)', () => {
   it('keeps every profile, token, device and tenant, and enrolls with the old token', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'enrollgraph-upgrade-'));
-    copyFileSync(join(ROOT, 'test', 'fixtures', 'upgrade', 'sqlite-v5.db'), join(dir, SQLITE_FILE));
+    copyFileSync(join(ROOT, 'test', 'fixtures', 'upgrade', 'sqlite-v5.db'), sqliteFile(dir));
     const store = openSqliteStore(dir);
     try {
       await store.ping();
