@@ -14,8 +14,7 @@
  *   BENCH_SERVER_ARGS="--qr-threads 2" …
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { newestCpuProfile, originalFrame, printProfileSummary, PROFILES, startEnrollgraph, summarizeCpuProfile, tempDir, type CallFrame } from './lib.js';
+import { newestCpuProfile, printProfileSummary, PROFILES, readCpuProfile, startEnrollgraph, summarizeCpuProfile, tempDir, type CpuProfile } from './lib.js';
 import { benchStore, profilesSnapshot, putSnapshot, runIfMain } from './snapshot.js';
 
 const PAGE = 1000;
@@ -77,20 +76,13 @@ async function walk(base: string, token: string): Promise<{ ms: number; rows: nu
   return { ms: performance.now() - t0, rows, images };
 }
 
-interface CpuProfile {
-  nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
 /**
  * The main thread's longest busy stretches (no idle sample in between): what a /healthz call
  * waiting behind them waits for. For each, the functions of Enrollgraph and of its packages that
  * were on the stack longest.
  */
 function printStalls(file: string, top = 8): void {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  for (const n of profile.nodes) n.callFrame = originalFrame(n.callFrame);
+  const profile = readCpuProfile(file);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

@@ -579,10 +579,17 @@ export function originalFrame(f: CallFrame): CallFrame {
   return { functionName: f.functionName, url, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: CpuProfileNode[];
   samples: number[];
   timeDeltas: number[];
+}
+
+/** A `.cpuprofile` with every frame at its place in the sources (`originalFrame`). */
+export function readCpuProfile(file: string): CpuProfile {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  for (const n of profile.nodes) n.callFrame = originalFrame(n.callFrame);
+  return profile;
 }
 
 export interface ProfileEntry {
@@ -643,8 +650,7 @@ function groupOf(url: string, fn: string): string {
 
 /** Self time per function and per code location of a `.cpuprofile`. */
 export function summarizeCpuProfile(file: string, top = 20): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  for (const n of profile.nodes) n.callFrame = originalFrame(n.callFrame);
+  const profile = readCpuProfile(file);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   let total = 0;
