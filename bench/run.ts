@@ -10,8 +10,9 @@
  * Each scenario with a target is compared with a baseline measured right before it (the first one
  * with the opening baseline): the machine's speed drifts by 10–20 % within a minute, and a ratio of
  * two measurements taken minutes apart would carry that drift.
- * Prints a table (req/s, p50/p99 latency, ratio to the baseline's req/s, target PASS/FAIL) and writes
- * .bench/results.json.
+ * Prints a table (req/s, p50/p99 latency, ratio to the baseline's req/s, target PASS/FAIL), then each
+ * target's verdict with, for a throughput target, about how much server CPU a request it allows at the
+ * adjacent baseline, and writes .bench/results.json.
  *
  * Exit code: 0 whether targets pass or fail; 1 if any response had an unexpected or non-2xx status,
  * a connection failed or timed out, a server crashed, or the bench itself failed.
@@ -346,7 +347,11 @@ async function main(): Promise<number> {
   for (const s of summaries) {
     const verdict = isClean(s.measurement) ? (s.pass ? 'PASS' : 'FAIL') : 'ERROR (see below)';
     if (s.ratio !== null && s.target !== null) {
-      console.log(`${s.name} ${s.ratio.toFixed(2)}× baseline (target ≥ ${s.target.toFixed(2)}×): ${verdict}`);
+      // A server busy all the time spends its CPU per request in inverse proportion to its rate, so
+      // this is about what the target allows a request at this baseline.
+      const us = s.measurement.serverCpuUsPerRequest;
+      const budget = us ? `; ${us} µs of server CPU a request, the target allows about ${Math.round((us * s.ratio) / s.target)}` : '';
+      console.log(`${s.name} ${s.ratio.toFixed(2)}× baseline (target ≥ ${s.target.toFixed(2)}×): ${verdict}${budget}`);
     }
     if (s.p99LimitMs !== null) console.log(`${s.name} p99 ${s.p99Ms.toFixed(2)} ms (target ≤ ${s.p99LimitMs} ms): ${verdict}`);
   }
