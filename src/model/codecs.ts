@@ -26,7 +26,8 @@ export interface Codec {
 
 /** A value as a message shows it, shortened. */
 export function shown(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  // A number past a double's range (`1e400`) parses to Infinity, which JSON.stringify would show as null.
+  const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
   return s.length > 64 ? `${s.slice(0, 61)}...` : s;
 }
 

@@ -282,6 +282,20 @@ describe('createToken parameters', () => {
     assert.equal(stored?.tokenValue, null);
   });
 
+  test('a number past the range of a double (1e400) is 400 showing what it read, not null', async () => {
+    const { id } = await createProfile(server.url, token, { displayName: 'huge validity' });
+    const before = row(await server.stored(tenant, id));
+    for (const literal of ['1e400', '-1e400']) {
+      const res = await call(server.url, 'POST', `${PROFILES}/${id}/createToken`, {
+        token, rawBody: `{"tokenValidityInSeconds":${literal}}`, headers: { 'Content-Type': 'application/json' },
+      });
+      const e = graphError(res, 400, 'ModelValidationFailure');
+      assert.match(e.message, RANGE, literal);
+      assert.match(e.message, literal.startsWith('-') ? /got '-Infinity'/ : /got 'Infinity'/, e.message);
+    }
+    assert.deepEqual(row(await server.stored(tenant, id)), before);
+  });
+
   test('a refused createToken leaves an existing token in place', async () => {
     const { id } = await createProfile(server.url, token, { displayName: 'has token' });
     assert.equal((await call(server.url, 'POST', `${PROFILES}/${id}/createToken`, { token, body: { tokenValidityInSeconds: 3600 } })).status, 204);
