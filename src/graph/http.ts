@@ -7,6 +7,7 @@
  * Graph paths (`/{version}/…`) are one catch-all Fastify route that hands a framework-free
  * GraphRequest to GraphService; every other route is an ordinary Fastify route.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -439,7 +440,7 @@ function readBody(req: IncomingMessage, limit: number, timeoutMs: number, cb: (e
  * (`jsonBody`), an empty body is "no body", and anything else with bytes in it is 415.
  */
 function jsonRequestBody(contentType: string | undefined, raw: Buffer): unknown {
-  if (mediaType(contentType) === 'application/json') return jsonBody(contentType!, raw.toString('utf8'));
+  if (mediaType(contentType) === 'application/json') return jsonBody(contentType!, raw);
   if (raw.length === 0) return undefined;
   throw errors.unsupportedMediaType(contentType ?? '');
 }
@@ -453,12 +454,16 @@ export function mediaType(contentType: string | undefined): string {
 
 /**
  * An `application/json` body: a charset other than UTF-8 is 415, an empty or blank body is "no body"
- * (SDKs send Content-Length 0 with a JSON Content-Type), malformed JSON or JSON nested too deep is 400.
+ * (SDKs send Content-Length 0 with a JSON Content-Type), bytes that are not UTF-8, malformed JSON or
+ * JSON nested too deep are 400. Graph's OData reader decodes a body with a decoder that throws on
+ * invalid bytes (ODataLib's MediaTypeUtils and HttpUtils.GetEncodingFromCharsetName; docs/security.md),
+ * so such a body is refused rather than stored with U+FFFD in place of what the client meant.
  */
-export function jsonBody(contentType: string, text: string): unknown {
+function jsonBody(contentType: string, raw: Buffer): unknown {
   const charset = contentType.includes(';') ? /;\s*charset\s*=\s*"?([^;"\s]+)/i.exec(contentType)?.[1] : undefined;
   if (charset && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMediaType(contentType);
-  const trimmed = text.trim();
+  if (!isUtf8(raw)) throw errors.unreadableBody('The body is not valid UTF-8.');
+  const trimmed = raw.toString('utf8').trim();
   if (trimmed === '') return undefined;
   return parseJson(trimmed);
 }

@@ -401,6 +401,24 @@ describe('request bodies', () => {
     assert.equal(utf8.json.displayName, 'utf-8 é');
   });
 
+  test('a JSON body whose bytes are not UTF-8 is 400 and creates nothing', async () => {
+    const before = await snapshot();
+    const enc = new TextEncoder();
+    const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? enc.encode(p) : Uint8Array.from(p))));
+    // A Latin-1 é, a lone continuation byte, a truncated sequence, an overlong '/' and an encoded surrogate.
+    for (const bad of [[0xe9], [0x80], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+      for (const contentType of ['application/json', 'application/json; charset=utf-8']) {
+        const res = await call(server.url, 'POST', PROFILES, { token, rawBody: bytes('{"displayName":"caf', bad, '"}'), headers: { 'Content-Type': contentType } });
+        const e = graphError(res, 400, 'BadRequest');
+        assert.match(e.message, /UTF-8/, `${JSON.stringify(bad)} as ${contentType}`);
+      }
+    }
+    assert.deepEqual(await snapshot(), before);
+    const ok = await call(server.url, 'POST', PROFILES, { token, rawBody: bytes('{"displayName":"caf', [0xc3, 0xa9], '"}'), headers: { 'Content-Type': 'application/json' } });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.json.displayName, 'café');
+  });
+
   test('an empty or blank JSON body is no body: revokeToken answers 204, create is 400', async () => {
     const { id } = await createProfile(server.url, token, { displayName: 'empty bodies' });
     for (const raw of ['', '  \n ']) {
