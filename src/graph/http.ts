@@ -68,8 +68,27 @@ function closeAfterAnswer(socket: Duplex, last?: Buffer): void {
 const VERSION_SHAPED = /^\/(v\d+(?:\.\d+)*)(?:[/?]|$)/i;
 const CLAIMED = /^\/(?:v\d+(?:\.\d+)*|beta)(?:[/?]|$)/i;
 
+/**
+ * CORS on Graph paths, as graph.microsoft.com answers a single-page app that calls it with its bearer
+ * token: any origin, no credentials (the token is a header, not a cookie), and the response headers
+ * Graph's own sample responses expose (the "Get profilePhoto" page: ETag, Location,
+ * Preference-Applied, Content-Range, request-id, client-request-id; not Retry-After, which live Graph
+ * does not expose either: microsoftgraph/microsoft-graph-docs-contrib#2011). Not on the local
+ * authority: in open mode it issues a token to any caller, so CORS there would let any web page the
+ * developer opens mint a token and read the local Graph with it.
+ */
+const CORS_EXPOSED = 'ETag, Location, Preference-Applied, Content-Range, request-id, client-request-id';
+const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE';
+/** How long a browser may reuse a preflight's answer, in seconds. */
+const CORS_MAX_AGE = '3600';
+/** A list of header names, as a preflight's Access-Control-Request-Headers carries it. */
+const HEADER_NAMES = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*,[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
+
 /** Paths whose requests the journal and the request metrics leave out (they watch the server). */
 const isControlPath = (path: string) => path === '/metrics' || path === '/_admin' || path.startsWith('/_admin/');
+
+/** A request from a web page of another origin (it carries Origin) to a Graph path. */
+const isCorsRequest = (req: FastifyRequest) => req.headers.origin !== undefined && CLAIMED.test(req.url);
 
 /** Turns a request body's bytes into the body a route sees (throws a GraphError to refuse it). */
 export type BodyParse = (contentType: string | undefined, raw: Buffer) => unknown;
@@ -127,6 +146,14 @@ export class HttpPipeline {
     fastify.addHook('onRequest', (req, reply, done) => {
       this.stamp(req, reply);
       const raw = req.raw;
+      // A browser's preflight of a Graph call: answered before the token is looked at, as it carries none.
+      if (raw.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined && isCorsRequest(req)) {
+        const asked = req.headers['access-control-request-headers']?.trim() ?? '';
+        reply.code(200).header('access-control-allow-methods', CORS_METHODS).header('access-control-max-age', CORS_MAX_AGE);
+        if (HEADER_NAMES.test(asked)) reply.header('access-control-allow-headers', asked);
+        void reply.send();
+        return;
+      }
       // Node would answer a bare 400 itself (requireHostHeader); this answers it in the envelope.
       if (raw.headers.host === undefined && raw.httpVersion === '1.1') return done(errors.badRequest('The request has no Host header.'));
       // Node keeps the first of repeated Authorization headers and drops the rest: refuse the ambiguity.
@@ -193,6 +220,7 @@ export class HttpPipeline {
     reply.header('request-id', req.id);
     reply.header('client-request-id', req.clientRequestId);
     for (const [name, value] of this.fixedHeaders) reply.header(name, value);
+    if (isCorsRequest(req)) reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', CORS_EXPOSED);
   }
 
   private async graphCall(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
